@@ -1,0 +1,107 @@
+"""Per-call overhead of qlayer.generate over litellm.completion, against the loopback server.
+
+Measures, in one run against the same loopback server (a separate process, no latency):
+raw httpx, litellm.completion, litellm.Router, and qlayer.generate (ledger write included),
+plus the time of ``import quantumlayer_nb`` in a fresh interpreter.
+
+Target: generate adds <= 0.5 ms p50 over litellm.completion.
+
+    python benchmarks/overhead.py [--calls 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+MESSAGES = [{"role": "user", "content": "print a greeting"}]
+MODEL = "openai/gpt-4o-mini"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.9)]
+
+
+def measure(call: Callable[[], object], calls: int, warmup: int = 30) -> list[float]:
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def import_time_ms(runs: int = 7) -> float:
+    code = (
+        "import time, sys; t = time.perf_counter(); import quantumlayer_nb; "
+        "d = time.perf_counter() - t; "
+        "assert 'litellm' not in sys.modules and 'qdrant_client' not in sys.modules; "
+        "print(d * 1000)"
+    )
+    times = [
+        float(subprocess.check_output([sys.executable, "-c", code],
+                                      stderr=subprocess.DEVNULL, text=True))
+        for _ in range(runs)
+    ]
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=400)
+    args = parser.parse_args()
+
+    import httpx
+    import litellm
+
+    import quantumlayer_nb as qlayer
+    from quantumlayer_nb.testing import LoopbackServer
+
+    litellm.suppress_debug_info = True
+    with LoopbackServer.spawn(latency_ms=0) as server, tempfile.TemporaryDirectory() as work:
+        os.chdir(work)
+        Path("qlayer.toml").write_text(
+            f'[deployments.loop]\nmodel = "{MODEL}"\napi_base = "{server.url}"\n'
+        )
+        kwargs = {"model": MODEL, "api_base": server.url, "api_key": "no-key", "max_retries": 0}
+        http = httpx.Client(base_url=server.url, headers={"Authorization": "Bearer no-key"})
+        router = litellm.Router(
+            model_list=[{"model_name": "loop", "litellm_params": dict(kwargs)}], num_retries=0
+        )
+        contenders: dict[str, Callable[[], object]] = {
+            "raw httpx": lambda: http.post(
+                "/chat/completions", json={"model": MODEL, "messages": MESSAGES}
+            ).json(),
+            "litellm.completion": lambda: litellm.completion(messages=MESSAGES, **kwargs),
+            "litellm.Router": lambda: router.completion(model="loop", messages=MESSAGES),
+            "qlayer.generate": lambda: qlayer.generate("print a greeting", model="loop"),
+        }
+        results = {name: measure(call, args.calls) for name, call in contenders.items()}
+
+    print(f"calls per contender: {args.calls} (loopback server in its own process)")
+    print(f"{'contender':<22}{'p50 ms':>10}{'p90 ms':>10}")
+    for name, samples in results.items():
+        p50, p90 = percentiles(samples)
+        print(f"{name:<22}{p50:>10.3f}{p90:>10.3f}")
+    base = percentiles(results["litellm.completion"])[0]
+    ours = percentiles(results["qlayer.generate"])[0] - base
+    router = percentiles(results["litellm.Router"])[0] - base
+    print(f"added over litellm.completion, p50: qlayer.generate {ours:+.3f} ms "
+          f"(target <= 0.5 ms), litellm.Router {router:+.3f} ms")
+    print(f"import quantumlayer_nb: {import_time_ms():.1f} ms (target < 150 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The response cache and store: exact and semantic, shared by every process."""

@@ -1,0 +1,35 @@
+"""Configuration of the response cache and store (``[cache]``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["CacheConfig", "CacheMode"]
+
+CacheMode = Literal["normal", "off", "refresh", "replay"]
+
+
+class CacheConfig(BaseModel):
+    """How answers are reused and stored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: CacheMode = Field(
+        default="normal",
+        description="normal: reuse; off: never reuse; refresh: call and overwrite; "
+        "replay: answer only from the store (a miss raises ReplayMiss).",
+    )
+    semantic: bool = Field(default=True, description="Also match close paraphrases.")
+    semantic_threshold: float = Field(
+        default=0.95, gt=0, le=1, description="Cosine similarity a paraphrase must reach."
+    )
+    semantic_any_temperature: bool = Field(
+        default=False, description="Allow semantic hits when temperature is not 0."
+    )
+    ttl_s: float | None = Field(default=None, gt=0, description="Entries older than this expire.")
+    max_entries: int = Field(default=100_000, gt=0, description="Size cap; oldest evicted first.")
+    qdrant_url: str | None = Field(
+        default=None, description="A Qdrant server for teams, instead of the local store."
+    )

@@ -1,0 +1,386 @@
+"""Settings: deployments, aliases, defaults, identity and paths.
+
+Read, lowest precedence first, from:
+
+1. defaults;
+2. ``[tool.qlayer]`` in the project's ``pyproject.toml``;
+3. ``qlayer.toml`` in the project folder (or the file named by ``QLAYER_CONFIG``);
+4. ``QLAYER_*`` environment variables (``QLAYER_PROJECT``, ``QLAYER_DEFAULT_ROUTE``,
+   ``QLAYER_ALIASES__FAST=openai/gpt-4o-mini``: a double underscore goes one level down);
+5. overrides made in the session with :func:`configure`.
+
+The project folder is the nearest folder, from the working directory up, holding a
+``qlayer.toml`` or a ``pyproject.toml`` with a ``[tool.qlayer]`` table; else the working
+directory itself.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from quantumlayer_nb.cache.models import CacheConfig
+from quantumlayer_nb.errors import ConfigError
+from quantumlayer_nb.routing.models import BudgetConfig, RouteConfig
+from quantumlayer_nb.safety.policy import SafetyPolicy
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = [
+    "RECIPES_MODEL",
+    "Deployment",
+    "Settings",
+    "configure",
+    "find_project_root",
+    "get_settings",
+    "load_settings",
+    "reset_configuration",
+]
+
+RECIPES_MODEL = "qlayer/recipes"
+"""The built-in offline model: retrieval over the recipe library, not a language model."""
+
+CONFIG_FILE = "qlayer.toml"
+
+# Provider key variables and the model each one makes the default, in order of preference.
+_DEFAULT_MODEL_BY_KEY: tuple[tuple[str, str], ...] = (
+    ("OPENAI_API_KEY", "openai/gpt-4o-mini"),
+    ("ANTHROPIC_API_KEY", "anthropic/claude-3-5-haiku-latest"),
+    ("GEMINI_API_KEY", "gemini/gemini-2.0-flash"),
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Deployment(_Strict):
+    """One concrete model endpoint that litellm can call."""
+
+    model: str = Field(description="litellm model id: 'openai/gpt-4o-mini', 'ollama/llama3'.")
+    api_base: str | None = Field(
+        default=None, description="Base URL: Ollama, vLLM, Azure, any OpenAI-compatible server."
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        description="NAME of the environment variable that holds the key (never the key itself).",
+    )
+    api_version: str | None = Field(default=None, description="API version (Azure).")
+    input_cost_per_token: float | None = Field(
+        default=None, ge=0, description="Price override in USD per prompt token."
+    )
+    output_cost_per_token: float | None = Field(
+        default=None, ge=0, description="Price override in USD per completion token."
+    )
+    context_window: int | None = Field(
+        default=None, gt=0, description="Max prompt tokens; default from litellm's model map."
+    )
+    timeout: float | None = Field(default=None, gt=0, description="Total timeout in seconds.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Extra keyword arguments passed to litellm as they are."
+    )
+    connect_timeout: float | None = Field(default=None, gt=0, description="Connect timeout, s.")
+    first_token_timeout: float | None = Field(
+        default=None, gt=0, description="Longest wait for the first streamed token, s."
+    )
+    rpm: int | None = Field(default=None, gt=0, description="Requests per minute allowed.")
+    tpm: int | None = Field(default=None, gt=0, description="Tokens per minute allowed.")
+    max_concurrent: int | None = Field(default=None, gt=0, description="Calls in flight at once.")
+    weight: float = Field(default=1.0, gt=0, description="Weight under policy 'weighted'.")
+    tags: list[str] = Field(default_factory=list, description="Free labels, e.g. 'code'.")
+
+    @field_validator("model")
+    @classmethod
+    def _model_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a litellm model id such as 'openai/gpt-4o-mini'")
+        return value.strip()
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _looks_like_a_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("_", "").isalnum():
+            raise ValueError(
+                "must be the NAME of an environment variable (like 'OPENAI_API_KEY'), "
+                "not the key itself"
+            )
+        return value
+
+
+class Settings(_Strict):
+    """Everything configurable. See docs/configuration.md for each key."""
+
+    project: str = Field(description="Project name; scopes ledger, cache and budgets.")
+    user: str = Field(description="Who is calling; from config, QLAYER_USER or JUPYTERHUB_USER.")
+    default_route: str | None = Field(
+        default=None,
+        description="Model, alias, deployment or route used when none is given. "
+        "Unset: a model for the first provider key found, else 'qlayer/recipes'.",
+    )
+    aliases: dict[str, str] = Field(default_factory=dict, description="Short names for models.")
+    deployments: dict[str, Deployment] = Field(default_factory=dict)
+    routes: dict[str, RouteConfig] = Field(default_factory=dict)
+    budgets: list[BudgetConfig] = Field(default_factory=list)
+    cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
+    data_dir: Path = Field(default=Path(".qlayer"), description="Ledger, cache and store folder.")
+    store_prompts: bool = Field(
+        default=False, description="Keep raw prompts and responses on the ledger."
+    )
+    recipes_dir: Path | None = Field(
+        default=None, description="Extra recipe folder for qlayer/recipes (default: ./recipes)."
+    )
+    recipe_threshold: float | None = Field(default=None, ge=0, le=1)
+    timeout: float = Field(default=120.0, gt=0, description="Default total timeout in seconds.")
+    safety: SafetyPolicy = Field(
+        default_factory=lambda: SafetyPolicy(),
+        description="What is checked on prompts and responses (secrets, abuse, size).",
+    )
+    project_root: Path = Field(description="The folder the relative paths are taken from.")
+    config_files: tuple[Path, ...] = Field(
+        default=(), description="The files this configuration was read from."
+    )
+
+    @property
+    def data_path(self) -> Path:
+        """The data folder as an absolute path."""
+        path = self.data_dir.expanduser()
+        return path if path.is_absolute() else self.project_root / path
+
+    def resolved_default(self) -> str:
+        """The model name used when a call names none."""
+        if self.default_route:
+            return self.default_route
+        for env_var, model in _DEFAULT_MODEL_BY_KEY:
+            if os.environ.get(env_var):
+                return model
+        return RECIPES_MODEL
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder holding qlayer.toml or a pyproject.toml with [tool.qlayer]."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.qlayer" in _read_text(pyproject):
+            return folder
+    return here
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}. Check its permissions.") from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = tomllib.loads(_read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the syntax at that line.") from exc
+    return data
+
+
+def _env_layer(environ: dict[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith("QLAYER_") or name == "QLAYER_CONFIG":
+            continue
+        keys = name[len("QLAYER_") :].lower().split("__")
+        value: Any = raw
+        if raw[:1] in "[{":
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"Environment variable {name} starts like JSON but is not valid JSON ({exc}). "
+                    "Quote it as JSON or give a plain value."
+                ) from exc
+        node = layer
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return layer
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _default_user() -> str:
+    hub_user = os.environ.get("JUPYTERHUB_USER")
+    if hub_user:
+        return hub_user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. in some containers
+        return "unknown"
+
+
+def load_settings(
+    start: Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Read the settings for the project around ``start`` (default: the working directory).
+
+    Raises:
+        ConfigError: a file is unreadable or invalid; the message names the file and key.
+    """
+    env = dict(os.environ if environ is None else environ)
+    root = find_project_root(start)
+    layers: list[tuple[str, dict[str, Any]]] = []
+    files: list[Path] = []
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("qlayer")
+        if table is not None:
+            layers.append((f"{pyproject} [tool.qlayer]", table))
+            files.append(pyproject)
+    explicit = env.get("QLAYER_CONFIG")
+    config_path = Path(explicit).expanduser() if explicit else root / CONFIG_FILE
+    if explicit and not config_path.is_file():
+        raise ConfigError(
+            f"QLAYER_CONFIG names {config_path}, which does not exist. "
+            "Point it at a qlayer.toml or unset it."
+        )
+    if config_path.is_file():
+        layers.append((str(config_path), _read_toml(config_path)))
+        files.append(config_path)
+    layers.append(("QLAYER_* environment variables", _env_layer(env)))
+    if overrides:
+        layers.append(("qlayer.configure()", overrides))
+
+    merged: dict[str, Any] = {
+        "project": root.name or "default",
+        "user": env.get("QLAYER_USER") or _default_user(),
+    }
+    for _, layer in layers:
+        merged = _merge(merged, layer)
+    merged["project_root"] = root
+    merged["config_files"] = tuple(files)
+    if merged.get("recipes_dir") is None and (root / "recipes").is_dir():
+        merged["recipes_dir"] = root / "recipes"
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise _config_error(exc, [source for source, _ in layers]) from None
+    # The values of every configured key variable are redacted wherever they appear.
+    key_vars = list(settings.safety.key_env_vars)
+    key_vars += [
+        dep.api_key_env
+        for dep in settings.deployments.values()
+        if dep.api_key_env and dep.api_key_env not in key_vars
+    ]
+    if key_vars != settings.safety.key_env_vars:
+        safety = settings.safety.model_copy(update={"key_env_vars": key_vars})
+        settings = settings.model_copy(update={"safety": safety})
+    return settings
+
+
+def _config_error(exc: ValidationError, sources: list[str]) -> ConfigError:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            hint = f"unknown key; valid keys: {', '.join(_valid_keys(error['loc']))}"
+        else:
+            hint = error["msg"]
+        lines.append(f"  {key}: {hint}")
+    where = ", ".join(sources) if sources else "defaults"
+    return ConfigError(
+        f"Invalid configuration (read from {where}):\n" + "\n".join(lines) + "\n"
+        "Fix these keys; docs/configuration.md lists every key with an example."
+    )
+
+
+def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] = Settings
+    if loc and loc[0] == "deployments":
+        model = Deployment
+    elif loc and loc[0] == "safety":
+        model = SafetyPolicy
+    elif loc and loc[0] == "routes":
+        model = RouteConfig
+    elif loc and loc[0] == "budgets":
+        model = BudgetConfig
+    elif loc and loc[0] == "cache":
+        model = CacheConfig
+    hidden = {"project_root", "config_files"}
+    return sorted(name for name in model.model_fields if name not in hidden)
+
+
+_lock = threading.Lock()
+_overrides: dict[str, Any] = {}
+_cache: dict[tuple[Any, ...], tuple[Settings, tuple[float, ...]]] = {}
+
+
+def _cache_key() -> tuple[Any, ...]:
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("QLAYER_")))
+    return (os.getcwd(), env, json.dumps(_overrides, sort_keys=True, default=str))
+
+
+def _stamp(settings: Settings) -> tuple[float, ...]:
+    paths = {*settings.config_files, settings.project_root / CONFIG_FILE}
+    stamp = []
+    for path in sorted(paths):
+        try:
+            stamp.append(path.stat().st_mtime)
+        except OSError:
+            stamp.append(0.0)
+    return tuple(stamp)
+
+
+def get_settings() -> Settings:
+    """The current settings, re-read when the working folder, files or QLAYER_* change."""
+    key = _cache_key()
+    hit = _cache.get(key)
+    if hit is not None and _stamp(hit[0]) == hit[1]:
+        return hit[0]
+    with _lock:
+        settings = load_settings(overrides=_overrides)
+        _cache.clear()
+        _cache[key] = (settings, _stamp(settings))
+    return settings
+
+
+def configure(**overrides: Any) -> Settings:
+    """Override settings for this process (``qlayer.configure(default_route="fast")``).
+
+    Returns:
+        The settings now in force.
+    """
+    candidate = _merge(_overrides, overrides)
+    load_settings(overrides=candidate)  # raises ConfigError before anything changes
+    with _lock:
+        _overrides.clear()
+        _overrides.update(candidate)
+        _cache.clear()
+    return get_settings()
+
+
+def reset_configuration() -> None:
+    """Drop every override made with :func:`configure`."""
+    with _lock:
+        _overrides.clear()
+        _cache.clear()
+

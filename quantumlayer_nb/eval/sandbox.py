@@ -1,0 +1,282 @@
+"""Run untrusted code and its tests outside the kernel.
+
+A :class:`Sandbox` keeps one warm worker process (``python -I``, stdlib only) that lives in
+its own network and PID namespaces (under bubblewrap when installed, which also makes the
+filesystem read-only outside the sample's temporary folder) and forks one child per sample:
+``setsid``, resource limits, an empty environment, a fresh temporary folder, a wall-clock
+timeout that kills every process the sample started. Where namespaces are not allowed, the
+sandbox falls back to a fresh ``python -I`` per sample (``isolation="process"``).
+
+Example::
+
+    with Sandbox() as box:
+        result = box.run("def add(a, b): return a + b", "assert add(1, 2) == 3")
+    result.outcome  # "passed"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from quantumlayer_nb.errors import SandboxError
+from quantumlayer_nb.eval import _namespaces
+from quantumlayer_nb.eval._namespaces import Isolation, sandbox_capabilities
+from quantumlayer_nb.eval._worker import read_frame, write_frame
+
+__all__ = ["Outcome", "Sandbox", "SandboxLimits", "SandboxResult", "run_in_sandbox",
+           "sandbox_capabilities"]
+
+Outcome = Literal["passed", "failed", "error", "timeout", "out_of_memory", "killed"]
+OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "timeout", "out_of_memory",
+                                 "killed")
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Limits applied to every sample.
+
+    Attributes:
+        timeout_s: wall-clock seconds before the sample and all its processes are killed.
+        cpu_seconds: CPU time (RLIMIT_CPU).
+        memory_mb: address space (RLIMIT_AS).
+        file_size_mb: largest file the sample may write (RLIMIT_FSIZE).
+        open_files: open file descriptors (RLIMIT_NOFILE).
+        processes: processes and threads (a pids cgroup as root, RLIMIT_NPROC otherwise).
+        output_bytes: stdout and stderr are each cut at this many bytes.
+    """
+
+    timeout_s: float = 10.0
+    cpu_seconds: int = 10
+    memory_mb: int = 1024
+    file_size_mb: int = 64
+    open_files: int = 256
+    processes: int = 64
+    output_bytes: int = 64 * 1024
+
+
+class SandboxResult(BaseModel):
+    """What happened to one sample."""
+
+    outcome: Outcome = Field(description="passed, failed, error, timeout, out_of_memory, killed")
+    message: str = Field(default="", description="one line: the failing assertion or the error")
+    traceback: str = Field(default="", description="traceback, trimmed to the sample")
+    stdout: str = Field(default="", description="captured stdout, cut at the output limit")
+    stderr: str = Field(default="", description="captured stderr, cut at the output limit")
+    output_truncated: bool = Field(default=False, description="whether output was cut")
+    duration_ms: float = Field(default=0.0, description="wall-clock time of the sample")
+    isolation: str = Field(default="", description="bubblewrap, namespaces or process")
+
+    @property
+    def passed(self) -> bool:
+        """True when every test passed."""
+        return self.outcome == "passed"
+
+
+class _Worker:
+    """One worker process and the pipes to it."""
+
+    def __init__(self, isolation: Isolation, processes: int) -> None:
+        self.folder = tempfile.mkdtemp(prefix="qlayer-sandbox-")
+        os.chmod(self.folder, 0o700)
+        self.cgroup = _namespaces.make_pids_cgroup(processes + 4)
+        command = [sys.executable, "-I", _namespaces.WORKER_PATH]
+        if isolation == "bubblewrap":
+            command = [*_namespaces.bubblewrap_command(self.folder), *command, "--pid-namespace"]
+        elif isolation == "namespaces":
+            command += ["--unshare", "--drop-capabilities"]
+        else:
+            command += ["--drop-capabilities"]
+        env = {"PATH": _namespaces.MINIMAL_PATH, "LANG": "C.UTF-8", "TMPDIR": self.folder}
+        try:
+            self.process = subprocess.Popen(
+                [*_namespaces.join_cgroup_prefix(self.cgroup), *command],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env=env, cwd=self.folder, start_new_session=True,
+            )
+        except OSError as error:
+            self.close()
+            raise SandboxError(f"Could not start the sandbox worker ({error}). Check that "
+                               f"{sys.executable} runs, or use isolation='process'.") from error
+        hello = self.receive(timeout=30.0)
+        if hello is None or not hello.get("ready"):
+            self.close()
+            raise SandboxError(
+                f"The sandbox worker ({isolation}) did not start. Run `qlayer doctor` to see "
+                "which isolation this machine allows, or pass isolation='process'."
+            )
+
+    def send(self, job: dict[str, Any]) -> None:
+        stdin: IO[bytes] | None = self.process.stdin
+        assert stdin is not None
+        write_frame(stdin.fileno(), json.dumps(job).encode())
+
+    def receive(self, timeout: float) -> dict[str, Any] | None:
+        stdout: IO[bytes] | None = self.process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout.fileno()], [], [], timeout)
+        if not ready:
+            return None
+        frame = read_frame(stdout.fileno())
+        if frame is None:
+            return None
+        value: dict[str, Any] = json.loads(frame)
+        return value
+
+    def close(self) -> None:
+        process = getattr(self, "process", None)
+        if process is not None:
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, 9)
+            process.wait()
+        if self.cgroup is not None:
+            _namespaces.remove_cgroup(self.cgroup)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Sandbox:
+    """Runs code strings with their tests in an isolated child process.
+
+    Args:
+        limits: resource limits for every sample (defaults: :class:`SandboxLimits`).
+        isolation: ``"auto"`` (the strongest available), ``"bubblewrap"``, ``"namespaces"``
+            (warm worker in network and PID namespaces) or ``"process"`` (a fresh
+            ``python -I`` per sample, no namespaces).
+
+    Raises:
+        SandboxError: the requested isolation is not available on this machine.
+    """
+
+    def __init__(self, limits: SandboxLimits | None = None, *,
+                 isolation: Literal["auto", "bubblewrap", "namespaces", "process"] = "auto"
+                 ) -> None:
+        self.limits = limits or SandboxLimits()
+        best = _namespaces.best_isolation()
+        order: list[Isolation] = ["bubblewrap", "namespaces", "process"]
+        if isolation == "auto":
+            isolation = best
+        elif order.index(isolation) < order.index(best):
+            raise SandboxError(
+                f"Isolation {isolation!r} is not available here (the best is {best!r}). Run "
+                "`qlayer doctor` for details, or use isolation='auto'."
+            )
+        self.isolation: Isolation = isolation
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None
+        self._nproc = -1
+        if os.geteuid() != 0:
+            self._nproc = _namespaces.user_process_count() + self.limits.processes
+        self._finalizer = weakref.finalize(self, Sandbox._close_worker, [None])
+
+    @staticmethod
+    def _close_worker(holder: list[_Worker | None]) -> None:
+        worker = holder[0]
+        if worker is not None:
+            worker.close()
+
+    def _job(self, code: str, tests: str, entry_point: str | None,
+             timeout: float | None) -> dict[str, Any]:
+        limits = self.limits
+        return {
+            "code": code, "tests": tests, "entry_point": entry_point,
+            "timeout": timeout if timeout is not None else limits.timeout_s,
+            "token": secrets.token_hex(16), "output_limit": limits.output_bytes,
+            "limits": {
+                "cpu_seconds": limits.cpu_seconds, "memory_bytes": limits.memory_mb * _MB,
+                "file_size_bytes": limits.file_size_mb * _MB, "open_files": limits.open_files,
+                "processes": self._nproc,
+            },
+        }
+
+    def run(self, code: str, tests: str = "", *, entry_point: str | None = None,
+            timeout: float | None = None) -> SandboxResult:
+        """Run ``code``, then ``tests`` in the same namespace, and say what happened.
+
+        ``tests`` may be an assert block, pytest-style ``test_*`` functions (called without
+        arguments), or HumanEval's ``check(candidate)`` (called with ``entry_point``).
+
+        Args:
+            code: the program under test (for HumanEval, the prompt plus the completion).
+            tests: test code.
+            entry_point: name of the function passed to ``check``.
+            timeout: wall-clock seconds; defaults to ``limits.timeout_s``.
+
+        Returns:
+            The :class:`SandboxResult`.
+
+        Raises:
+            SandboxError: the worker could not be started at all.
+        """
+        job = self._job(code, tests, entry_point, timeout)
+        with self._lock:
+            if self.isolation == "process":
+                worker = _Worker("process", self.limits.processes)
+                try:
+                    return self._exchange(worker, job, keep=False)
+                finally:
+                    worker.close()
+            if self._worker is None:
+                self._worker = _Worker(self.isolation, self.limits.processes)
+                self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, Sandbox._close_worker, [self._worker])
+            return self._exchange(self._worker, job, keep=True)
+
+    def _exchange(self, worker: _Worker, job: dict[str, Any], *, keep: bool) -> SandboxResult:
+        try:
+            worker.send(job)
+            answer = worker.receive(timeout=float(job["timeout"]) + 15.0)
+        except (OSError, ValueError):
+            answer = None
+        if answer is None or answer.get("id") is not None:
+            if keep:
+                worker.close()
+                self._worker = None
+            return SandboxResult(outcome="killed", isolation=self.isolation,
+                                 message="The sandbox worker stopped answering and was "
+                                 "restarted; the sample's result is lost.")
+        answer.pop("id", None)
+        return SandboxResult(isolation=self.isolation, **answer)
+
+    def close(self) -> None:
+        """Stop the worker process (a new one starts on the next :meth:`run`)."""
+        with self._lock:
+            self._finalizer()
+            self._worker = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def run_in_sandbox(code: str, tests: str = "", *, entry_point: str | None = None,
+                   limits: SandboxLimits | None = None) -> SandboxResult:
+    """Run one sample in a fresh :class:`Sandbox` (convenient, slower than reusing one)."""
+    with Sandbox(limits) as box:
+        return box.run(code, tests, entry_point=entry_point)
+
+
+def _doctor_lines() -> list[str]:
+    """Human-readable lines about the sandbox, for ``qlayer doctor``."""
+    caps = sandbox_capabilities()
+    lines = [f"sandbox isolation: {caps['isolation']}"]
+    lines += [f"  warning: {text}" for text in caps["warnings"]]
+    return lines

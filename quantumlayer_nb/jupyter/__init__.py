@@ -1,0 +1,1 @@
+"""Jupyter integration: the %qlayer magics, widgets, and the server extension."""

@@ -1,0 +1,54 @@
+"""Shared fixtures: an isolated project folder wired to the loopback server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quantumlayer_nb.config import reset_configuration
+from quantumlayer_nb.testing import LoopbackServer
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+PROVIDER_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_BASE",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "AZURE_API_KEY",
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh project folder as the working directory, with no provider keys set."""
+    for name in PROVIDER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("QLAYER_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    reset_configuration()
+    yield tmp_path
+    reset_configuration()
+
+
+@pytest.fixture
+def loop_project(project: Path, loopback_server: LoopbackServer) -> Path:
+    """A project whose qlayer.toml points the deployment 'loop' at the loopback server.
+
+    'loop' is gpt-4o-mini, so litellm's cost map prices it; 'local' is an unknown model.
+    """
+    (project / "qlayer.toml").write_text(
+        'project = "test"\nuser = "tester"\ndefault_route = "loop"\n'
+        '[aliases]\nfast = "loop"\n'
+        f'[deployments.loop]\nmodel = "openai/gpt-4o-mini"\napi_base = "{loopback_server.url}"\n'
+        '[deployments.local]\nmodel = "openai/my-local-model"\n'
+        f'api_base = "{loopback_server.url}"\n'
+    )
+    return project
