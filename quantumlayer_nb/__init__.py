@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncGenerationStream",
+    "CascadeReport",
     "EvalReport",
     "Generation",
     "GenerationStream",
@@ -20,12 +21,15 @@ __all__ = [
     "__version__",
     "aevaluate",
     "agenerate",
+    "agenerate_many",
     "configure",
     "errors",
     "evaluate",
     "generate",
+    "generate_many",
     "get_settings",
     "load_ipython_extension",
+    "register_check",
     "unload_ipython_extension",
     "usage",
 ]
@@ -36,6 +40,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "GenerationStream": ("quantumlayer_nb._api", "GenerationStream"),
     "Settings": ("quantumlayer_nb.config", "Settings"),
     "agenerate": ("quantumlayer_nb._api", "agenerate"),
+    "agenerate_many": ("quantumlayer_nb._batch", "agenerate_many"),
+    "generate_many": ("quantumlayer_nb._batch", "generate_many"),
+    "CascadeReport": ("quantumlayer_nb.routing.cascade", "CascadeReport"),
+    "register_check": ("quantumlayer_nb.routing.cascade", "register_check"),
     "aevaluate": ("quantumlayer_nb.eval", "aevaluate"),
     "evaluate": ("quantumlayer_nb.eval", "evaluate"),
     "EvalReport": ("quantumlayer_nb.eval", "EvalReport"),
@@ -48,10 +56,12 @@ _LAZY: dict[str, tuple[str, str]] = {
 if TYPE_CHECKING:
     from quantumlayer_nb import errors
     from quantumlayer_nb._api import AsyncGenerationStream, GenerationStream, agenerate, generate
+    from quantumlayer_nb._batch import agenerate_many, generate_many
     from quantumlayer_nb._usage import usage
     from quantumlayer_nb.config import Settings, configure, get_settings
     from quantumlayer_nb.eval import EvalReport, aevaluate, evaluate
     from quantumlayer_nb.generation import Generation
+    from quantumlayer_nb.routing.cascade import CascadeReport, register_check
 
 
 def __getattr__(name: str) -> Any:

@@ -10,29 +10,46 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
 from quantumlayer_nb._context import compose_user_message, describe_context
-from quantumlayer_nb.config import Settings, get_settings
+from quantumlayer_nb.config import get_settings
 from quantumlayer_nb.errors import (
-    ContextWindowExceeded,
     PolicyViolation,
     ProviderError,
-    QLayerError,
+    ProviderUnavailable,
     RequestError,
 )
-from quantumlayer_nb.generation import Format, Generation, RouteAttempt, extract_code
+from quantumlayer_nb.generation import Format, Generation
 from quantumlayer_nb.llm import client
-from quantumlayer_nb.llm._lazy import litellm_module
-from quantumlayer_nb.routing.resolve import Target, check_credentials, resolve
-from quantumlayer_nb.safety.policy import check_incoming, check_outgoing
+from quantumlayer_nb.observability import response_attributes, span
+from quantumlayer_nb.routing import _cachelink as _cachelink
+from quantumlayer_nb.routing import projects as projects
+from quantumlayer_nb.routing import router as router
+from quantumlayer_nb.routing.models import ProjectConfig
+from quantumlayer_nb.routing.pipeline import (
+    NO_OPTIONS,
+    Call,
+    Check,
+    Options,
+    acascade,
+    aroute,
+    check_context_window,
+    fail,
+    route,
+    run_cascade,
+    stream_candidates,
+    stream_done,
+    stream_failed,
+    stream_params,
+)
+from quantumlayer_nb.routing.resolve import check_credentials
+from quantumlayer_nb.safety.policy import check_outgoing
 
-__all__ = ["AsyncGenerationStream", "GenerationStream", "agenerate", "generate"]
+__all__ = ["AsyncGenerationStream", "Check", "GenerationStream", "agenerate", "generate"]
 
 _FORMATS = ("code", "text", "markdown")
 _DEFAULT_SYSTEM: dict[str, str] = {
@@ -45,19 +62,6 @@ _DEFAULT_SYSTEM: dict[str, str] = {
 }
 
 
-@dataclass
-class _Prepared:
-    settings: Settings
-    target: Target
-    messages: list[dict[str, str]]
-    params: dict[str, Any]
-    format: Format
-    prompt_hash: str
-    call_id: str
-    metadata: dict[str, Any]
-    started: float = field(default_factory=time.perf_counter)
-
-
 def _prepare(
     prompt: str,
     model: str | None,
@@ -68,7 +72,9 @@ def _prepare(
     max_tokens: int | None,
     timeout: float | None,
     metadata: Mapping[str, Any] | None,
-) -> _Prepared:
+    options: Options | None = None,
+) -> Call:
+    opts = options or NO_OPTIONS
     if not isinstance(prompt, str) or not prompt.strip():
         raise RequestError("The prompt is empty. Say what the code should do, in plain language.")
     if format not in _FORMATS:
@@ -95,19 +101,31 @@ def _prepare(
         )
 
     settings = get_settings()
-    target = resolve(model, settings)
-    check_credentials(target)
+    tag = opts.tag or next(iter(meta.get("tags", [])), None)
+    plan = router.plan(model, settings, tag=tag, streaming=opts.streaming)
+    direct = plan.route_name is None
+    project = projects.config_for(settings)  # no [projects] table: one dict lookup
+    if project is not None:
+        settings = projects.with_project_budget(settings, project)
     params = {"temperature": temperature, "max_tokens": max_tokens, "timeout": timeout}
-    call = _Prepared(
+    call = Call(
         settings=settings,
-        target=target,
+        plan=plan,
         messages=[],
         params={**params, "timeout": timeout or settings.timeout},
         format=format,  # type: ignore[arg-type]  # checked against _FORMATS above
         prompt_hash="",
         call_id=uuid.uuid4().hex,
         metadata=meta,
+        tag=tag,
+        check=opts.check,
+        use_cache=opts.cache,
+        project=project,
     )
+    if project is not None:
+        _apply_project(call, project)
+    if direct:
+        check_credentials(plan.candidates[0].target)
     try:
         # Secrets are redacted (or refused) before anything is hashed, stored or sent.
         user = check_outgoing(compose_user_message(prompt, context_text), settings.safety).text
@@ -115,157 +133,28 @@ def _prepare(
         if system:
             system_text = check_outgoing(system, settings.safety).text
     except PolicyViolation as exc:
-        _fail(call, exc)
+        fail(call, exc)
         raise
     call.messages = [{"role": "system", "content": system_text}, {"role": "user", "content": user}]
-    _check_context_window(target, call.messages)
-    request = {"model": target.deployment.model, "messages": call.messages, **params}
+    if direct:
+        check_context_window(call.target, call.messages)
+    model_key = call.target.deployment.model if direct else plan.requested
+    request = {"model": model_key, "messages": call.messages, **params}
     call.prompt_hash = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
     return call
 
 
-def _check_context_window(target: Target, messages: list[dict[str, str]]) -> None:
-    if target.is_recipes:
-        return
-    limit = target.deployment.context_window or _known_window(target.deployment.model)
-    if limit is None:
-        return
-    size = sum(len(m["content"].encode()) for m in messages)
-    if size < limit:  # a token is at least one byte, so this cannot overflow: skip counting
-        return
-    tokens = int(litellm_module().token_counter(model=target.deployment.model, messages=messages))
-    if tokens > limit:
-        raise ContextWindowExceeded(
-            f"The prompt is {tokens:,} tokens; {target.deployment.model} takes at most "
-            f"{limit:,}. Shorten the prompt or context, or pick a model with a larger window.",
-            tokens=tokens,
-            limit=limit,
-            model=target.deployment.model,
-        )
-
-
-_windows: dict[str, int | None] = {}
-
-
-def _known_window(model: str) -> int | None:
-    if model not in _windows:
-        try:
-            info = litellm_module().get_model_info(model)
-            window = info.get("max_input_tokens") or info.get("max_tokens")
-        except Exception:  # not in litellm's model map: the provider will tell us
-            window = None
-        _windows[model] = int(window) if window else None
-    return _windows[model]
-
-
-def _ledger_event(call: _Prepared, **fields: Any) -> dict[str, Any]:
-    settings = call.settings
-    event: dict[str, Any] = {
-        "kind": "call",
-        "project": settings.project,
-        "user": settings.user,
-        "notebook": os.environ.get("QLAYER_NOTEBOOK") or os.environ.get("JPY_SESSION_NAME"),
-        "run_id": os.environ.get("QLAYER_RUN_ID"),
-        "call_id": call.call_id,
-        "attempt": 0,
-        "deployment": call.target.name,
-        "model_requested": call.target.requested,
-        "prompt_hash": call.prompt_hash,
-        "tags": list(call.metadata.get("tags", [])),
-        "data": {"format": call.format, "metadata": call.metadata},
-    }
-    if settings.store_prompts:
-        event["prompt"] = json.dumps(call.messages)
-    event.update(fields)
-    return event
-
-
-def _record(call: _Prepared, event: dict[str, Any]) -> None:
-    from quantumlayer_nb.ledger import ledger_for
-
-    ledger_for(call.settings.data_path).append(event)
-
-
-def _succeed(call: _Prepared, done: client.Completion) -> Generation:
-    latency_ms = (time.perf_counter() - call.started) * 1000
+def _apply_project(call: Call, project: ProjectConfig) -> None:
+    """Refuse models the project may not use (on the ledger); give the rest its own keys."""
+    plan, name = call.plan, call.settings.project
     try:
-        checked = check_incoming(done.text, call.settings.safety)
+        projects.check_allowed(name, project, plan.requested, plan.route_name,
+                               [c.target for c in plan.candidates])
     except PolicyViolation as exc:
-        _fail(call, exc, done)
+        fail(call, exc)
         raise
-    done = dataclasses.replace(done, text=checked.text)
-    code, syntax_error = extract_code(done.text) if call.format == "code" else (None, None)
-    generation = Generation(
-        text=done.text,
-        code=code,
-        syntax_error=syntax_error,
-        format=call.format,
-        model=call.target.requested,
-        model_served=done.model_served,
-        deployment=call.target.name,
-        tokens_in=done.tokens_in,
-        tokens_out=done.tokens_out,
-        cost_usd=done.cost_usd,
-        cost_known=done.cost_usd is not None,
-        latency_ms=latency_ms,
-        ttft_ms=done.ttft_ms,
-        call_id=call.call_id,
-        prompt_hash=call.prompt_hash,
-        finish_reason=done.finish_reason,
-        route_trace=(
-            RouteAttempt(
-                deployment=call.target.name,
-                reason="requested" if call.target.requested == call.target.name else "alias",
-                outcome="ok",
-                latency_ms=latency_ms,
-                cost_usd=done.cost_usd,
-            ),
-        ),
-        metadata=call.metadata,
-    )
-    response_hash = hashlib.sha256(done.text.encode()).hexdigest()
-    _record(
-        call,
-        _ledger_event(
-            call,
-            outcome="ok",
-            model_served=done.model_served,
-            tokens_in=done.tokens_in,
-            tokens_out=done.tokens_out,
-            cost_usd=done.cost_usd,
-            cost_known=done.cost_usd is not None,
-            latency_ms=latency_ms,
-            ttft_ms=done.ttft_ms,
-            response_hash=response_hash,
-            response=done.text if call.settings.store_prompts else None,
-        ),
-    )
-    return generation
-
-
-def _fail(call: _Prepared, exc: QLayerError, done: client.Completion | None = None) -> None:
-    """Record a failed attempt; a refused response still cost what the provider charged."""
-    latency_ms = (time.perf_counter() - call.started) * 1000
-    paid: dict[str, Any] = {"cost_usd": 0.0, "cost_known": True}
-    if done is not None:
-        paid = {
-            "cost_usd": done.cost_usd,
-            "cost_known": done.cost_usd is not None,
-            "tokens_in": done.tokens_in,
-            "tokens_out": done.tokens_out,
-            "model_served": done.model_served,
-        }
-    _record(
-        call,
-        _ledger_event(
-            call,
-            outcome="refused" if isinstance(exc, PolicyViolation) else "error",
-            error_class=type(exc).__name__,
-            error_message=str(exc)[:500],
-            latency_ms=latency_ms,
-            **paid,
-        ),
-    )
+    plan.candidates = [dataclasses.replace(c, target=projects.apply_keys(name, project, c.target))
+                       for c in plan.candidates]
 
 
 @overload
@@ -281,6 +170,9 @@ def generate(
     max_tokens: int | None = ...,
     timeout: float | None = ...,
     metadata: Mapping[str, Any] | None = ...,
+    check: Check | None = ...,
+    tag: str | None = ...,
+    cache: bool = ...,
 ) -> Generation: ...
 @overload
 def generate(
@@ -295,6 +187,9 @@ def generate(
     max_tokens: int | None = ...,
     timeout: float | None = ...,
     metadata: Mapping[str, Any] | None = ...,
+    check: Check | None = ...,
+    tag: str | None = ...,
+    cache: bool = ...,
 ) -> GenerationStream: ...
 def generate(
     prompt: str,
@@ -308,6 +203,9 @@ def generate(
     max_tokens: int | None = None,
     timeout: float | None = None,
     metadata: Mapping[str, Any] | None = None,
+    check: Check | None = None,
+    tag: str | None = None,
+    cache: bool = True,
 ) -> Generation | GenerationStream:
     """Turn a request in plain language into code (or text) with an LLM.
 
@@ -326,6 +224,11 @@ def generate(
         max_tokens: Cap on completion tokens.
         timeout: Total timeout in seconds.
         metadata: JSON-serialisable data kept on the ledger with the call.
+        check: On a ``cascade`` route, ``check(generation) -> bool`` decides whether a
+            stage's answer is good enough or the next, stronger stage is tried.
+        tag: What kind of request this is (``quality`` routes read pass rates per tag);
+            default: the first of ``metadata["tags"]``.
+        cache: False to neither read nor write the response cache for this call.
 
     Returns:
         A :class:`Generation`: text, code, model served, tokens, cost, latency, call id.
@@ -336,16 +239,34 @@ def generate(
         MissingCredentials: the provider key is not set.
         ProviderError: the provider failed (a leaf says how).
     """
-    call = _prepare(prompt, model, system, context, format, temperature, max_tokens, timeout,
-                    metadata)
-    if stream:
-        return GenerationStream(call)
-    try:
-        done = client.complete(call.target, call.messages, call.params)
-    except ProviderError as exc:
-        _fail(call, exc)
-        raise
-    return _succeed(call, done)
+    with span("qlayer.generate", **_span_attributes(model, temperature, max_tokens)) as current:
+        call = _prepare(prompt, model, system, context, format, temperature, max_tokens,
+                        timeout, metadata, Options(check, tag, cache, stream))
+        if stream:
+            return GenerationStream(call)
+        generation = _lookup(call)
+        if generation is None:
+            generation = run_cascade(call) if call.plan.route.policy == "cascade" else route(call)
+        current.set_attributes(response_attributes(generation))
+        return generation
+
+
+def _span_attributes(
+    model: str | None, temperature: float | None, max_tokens: int | None
+) -> dict[str, Any]:
+    return {
+        "gen_ai.operation.name": "chat",
+        "qlayer.model_requested": model,
+        "gen_ai.request.temperature": temperature,
+        "gen_ai.request.max_tokens": max_tokens,
+    }
+
+
+def _lookup(call: Call) -> Generation | None:
+    with span("qlayer.cache.lookup") as lookup:
+        hit = _cachelink.lookup(call)
+        lookup.set_attribute("qlayer.cache.hit", hit is not None)
+    return hit
 
 
 @overload
@@ -361,6 +282,9 @@ async def agenerate(
     max_tokens: int | None = ...,
     timeout: float | None = ...,
     metadata: Mapping[str, Any] | None = ...,
+    check: Check | None = ...,
+    tag: str | None = ...,
+    cache: bool = ...,
 ) -> Generation: ...
 @overload
 async def agenerate(
@@ -375,6 +299,9 @@ async def agenerate(
     max_tokens: int | None = ...,
     timeout: float | None = ...,
     metadata: Mapping[str, Any] | None = ...,
+    check: Check | None = ...,
+    tag: str | None = ...,
+    cache: bool = ...,
 ) -> AsyncGenerationStream: ...
 async def agenerate(
     prompt: str,
@@ -388,24 +315,30 @@ async def agenerate(
     max_tokens: int | None = None,
     timeout: float | None = None,
     metadata: Mapping[str, Any] | None = None,
+    check: Check | None = None,
+    tag: str | None = None,
+    cache: bool = True,
 ) -> Generation | AsyncGenerationStream:
     """Async twin of :func:`generate`, with the same arguments and errors."""
-    call = _prepare(prompt, model, system, context, format, temperature, max_tokens, timeout,
-                    metadata)
-    if stream:
-        return AsyncGenerationStream(call)
-    try:
-        done = await client.acomplete(call.target, call.messages, call.params)
-    except ProviderError as exc:
-        _fail(call, exc)
-        raise
-    return _succeed(call, done)
+    with span("qlayer.generate", **_span_attributes(model, temperature, max_tokens)) as current:
+        call = _prepare(prompt, model, system, context, format, temperature, max_tokens,
+                        timeout, metadata, Options(check, tag, cache, stream))
+        if stream:
+            return AsyncGenerationStream(call)
+        generation = _lookup(call)
+        if generation is None:
+            if call.plan.route.policy == "cascade":
+                generation = await acascade(call)
+            else:
+                generation = await aroute(call)
+        current.set_attributes(response_attributes(generation))
+        return generation
 
 
 class GenerationStream:
     """Iterate for text deltas as they arrive; ``generation`` holds the result at the end."""
 
-    def __init__(self, call: _Prepared) -> None:
+    def __init__(self, call: Call) -> None:
         self._call = call
         self._iterator: Iterator[str] | None = None
         self.generation: Generation | None = None
@@ -416,15 +349,27 @@ class GenerationStream:
         return self._iterator
 
     def _run(self) -> Iterator[str]:
-        try:
-            for item in client.stream(self._call.target, self._call.messages, self._call.params):
-                if isinstance(item, str):
-                    yield item
-                else:
-                    self.generation = _succeed(self._call, item)
-        except ProviderError as exc:
-            _fail(self._call, exc)
-            raise
+        call = self._call
+        candidates = stream_candidates(call)
+        for i, cand in enumerate(candidates):
+            started, streamed = time.perf_counter(), False
+            try:
+                for item in client.stream(cand.target, call.messages,
+                                          stream_params(call, cand.target)):
+                    if isinstance(item, str):
+                        streamed = True
+                        yield item
+                    else:
+                        self.generation = stream_done(call, cand, item, started)
+                return
+            except ProviderError as exc:
+                if not stream_failed(call, cand, exc, started, streamed,
+                                     i == len(candidates) - 1):
+                    raise
+        error = ProviderUnavailable(f"No deployment of {call.plan.requested!r} can stream now "
+                                    "(circuits open). Retry later or add a deployment.")
+        fail(call, error)
+        raise error
 
     def result(self) -> Generation:
         """Read the rest of the stream and return the :class:`Generation`."""
@@ -437,7 +382,7 @@ class GenerationStream:
 class AsyncGenerationStream:
     """Async iteration over text deltas; ``generation`` holds the result at the end."""
 
-    def __init__(self, call: _Prepared) -> None:
+    def __init__(self, call: Call) -> None:
         self._call = call
         self._iterator: AsyncIterator[str] | None = None
         self.generation: Generation | None = None
@@ -448,17 +393,27 @@ class AsyncGenerationStream:
         return self._iterator
 
     async def _run(self) -> AsyncIterator[str]:
-        try:
-            async for item in client.astream(
-                self._call.target, self._call.messages, self._call.params
-            ):
-                if isinstance(item, str):
-                    yield item
-                else:
-                    self.generation = _succeed(self._call, item)
-        except ProviderError as exc:
-            _fail(self._call, exc)
-            raise
+        call = self._call
+        candidates = stream_candidates(call)
+        for i, cand in enumerate(candidates):
+            started, streamed = time.perf_counter(), False
+            try:
+                async for item in client.astream(cand.target, call.messages,
+                                                 stream_params(call, cand.target)):
+                    if isinstance(item, str):
+                        streamed = True
+                        yield item
+                    else:
+                        self.generation = stream_done(call, cand, item, started)
+                return
+            except ProviderError as exc:
+                if not stream_failed(call, cand, exc, started, streamed,
+                                     i == len(candidates) - 1):
+                    raise
+        error = ProviderUnavailable(f"No deployment of {call.plan.requested!r} can stream now "
+                                    "(circuits open). Retry later or add a deployment.")
+        fail(call, error)
+        raise error
 
     async def result(self) -> Generation:
         """Read the rest of the stream and return the :class:`Generation`."""

@@ -152,7 +152,8 @@ def usage(
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
-    Console().print(table)
+    console = Console()
+    Console(width=max(console.width, 160)).print(table)
 
 
 @app.command()

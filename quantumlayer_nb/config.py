@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from quantumlayer_nb.cache.models import CacheConfig
 from quantumlayer_nb.errors import ConfigError
-from quantumlayer_nb.routing.models import BudgetConfig, RouteConfig
+from quantumlayer_nb.routing.models import BudgetConfig, ProjectConfig, RouteConfig
 from quantumlayer_nb.safety.policy import SafetyPolicy
 
 if sys.version_info >= (3, 11):
@@ -131,6 +131,9 @@ class Settings(_Strict):
     deployments: dict[str, Deployment] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     budgets: list[BudgetConfig] = Field(default_factory=list)
+    projects: dict[str, ProjectConfig] = Field(
+        default_factory=dict, description="Per-project allowed models, keys and quotas."
+    )
     cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
     data_dir: Path = Field(default=Path(".qlayer"), description="Ledger, cache and store folder.")
     store_prompts: bool = Field(
@@ -181,6 +184,10 @@ def find_project_root(start: Path | None = None) -> Path:
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}). Save it as UTF-8."
+        ) from exc
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror}. Check its permissions.") from exc
 
@@ -193,12 +200,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+# QLAYER_* variables that are not settings keys.
+_NOT_SETTINGS = frozenset(
+    {"QLAYER_CONFIG", "QLAYER_RUN_ID", "QLAYER_NOTEBOOK", "QLAYER_LOG_LEVEL", "QLAYER_LOG_FORMAT"}
+)
+
+
 def _env_layer(environ: dict[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for name, raw in environ.items():
-        if not name.startswith("QLAYER_") or name == "QLAYER_CONFIG":
+    for name, raw in sorted(environ.items()):
+        if not name.startswith("QLAYER_") or name in _NOT_SETTINGS:
             continue
         keys = name[len("QLAYER_") :].lower().split("__")
+        if keys[0] not in _SETTINGS_KEYS:
+            continue  # another tool's QLAYER_* variable, not a setting
         value: Any = raw
         if raw[:1] in "[{":
             try:
@@ -209,10 +224,20 @@ def _env_layer(environ: dict[str, str]) -> dict[str, Any]:
                     "Quote it as JSON or give a plain value."
                 ) from exc
         node = layer
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
+        for depth, key in enumerate(keys[:-1]):
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                parent = "QLAYER_" + "__".join(keys[: depth + 1]).upper()
+                raise ConfigError(
+                    f"{name} sets a key inside {parent}, which is also set to a plain value. "
+                    f"Unset one of them."
+                )
+            node = child
         node[keys[-1]] = value
     return layer
+
+
+_SETTINGS_KEYS = frozenset(Settings.model_fields) - {"project_root", "config_files"}
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -257,13 +282,20 @@ def load_settings(
             layers.append((f"{pyproject} [tool.qlayer]", table))
             files.append(pyproject)
     explicit = env.get("QLAYER_CONFIG")
-    config_path = Path(explicit).expanduser() if explicit else root / CONFIG_FILE
-    if explicit and not config_path.is_file():
+    try:
+        config_path = Path(explicit).expanduser() if explicit else root / CONFIG_FILE
+        config_exists = config_path.is_file()
+    except (RuntimeError, ValueError, OSError) as exc:  # "~nobody", a NUL byte, a bad path
+        raise ConfigError(
+            f"QLAYER_CONFIG={explicit!r} is not a usable path ({exc}). "
+            "Point it at a qlayer.toml or unset it."
+        ) from exc
+    if explicit and not config_exists:
         raise ConfigError(
             f"QLAYER_CONFIG names {config_path}, which does not exist. "
             "Point it at a qlayer.toml or unset it."
         )
-    if config_path.is_file():
+    if config_exists:
         layers.append((str(config_path), _read_toml(config_path)))
         files.append(config_path)
     layers.append(("QLAYER_* environment variables", _env_layer(env)))
@@ -323,6 +355,8 @@ def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
         model = RouteConfig
     elif loc and loc[0] == "budgets":
         model = BudgetConfig
+    elif loc and loc[0] == "projects":
+        model = ProjectConfig
     elif loc and loc[0] == "cache":
         model = CacheConfig
     hidden = {"project_root", "config_files"}

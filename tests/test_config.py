@@ -141,3 +141,10 @@ def test_settings_follow_edits_to_qlayer_toml(
 
     os.utime(config, (1, 1))
     assert get_settings().project == "two"
+
+
+def test_other_qlayer_variables_are_not_settings(tmp_path: Path) -> None:
+    settings = load_settings(
+        tmp_path, environ={"QLAYER_RUN_ID": "r1", "QLAYER_VENV": ".venv", "QLAYER_PROJECT": "p"}
+    )
+    assert settings.project == "p"

@@ -30,6 +30,17 @@ class CacheConfig(BaseModel):
     )
     ttl_s: float | None = Field(default=None, gt=0, description="Entries older than this expire.")
     max_entries: int = Field(default=100_000, gt=0, description="Size cap; oldest evicted first.")
+    store: bool = Field(
+        default=True,
+        description="Record every answer (in every mode, off included) so replay works later.",
+    )
+    refresh_interval_s: float = Field(
+        default=0.05,
+        ge=0,
+        description="Least seconds between two reads of other processes' new entries.",
+    )
     qdrant_url: str | None = Field(
-        default=None, description="A Qdrant server for teams, instead of the local store."
+        default=None,
+        description="A Qdrant server shared by a team: semantic search and exact keys "
+        "missing locally go to it (untested path; see docs/cache.md).",
     )

@@ -12,7 +12,14 @@ from quantumlayer_nb.eval._namespaces import sandbox_capabilities
 from quantumlayer_nb.eval._store import pass_rates, samples_relation
 from quantumlayer_nb.eval.passk import mean_pass_at_k, pass_at_k
 from quantumlayer_nb.eval.report import EvalReport
-from quantumlayer_nb.eval.runner import GenerateFn, GenerationLike, aevaluate, evaluate
+from quantumlayer_nb.eval.runner import (
+    GenerateFn,
+    GenerationLike,
+    ProgressCallback,
+    SampleResult,
+    aevaluate,
+    evaluate,
+)
 from quantumlayer_nb.eval.sandbox import Outcome, Sandbox, SandboxLimits, SandboxResult
 from quantumlayer_nb.eval.suites import Suite, Task, humaneval, load_suite, recipes_suite
 
@@ -21,6 +28,8 @@ __all__ = [
     "GenerateFn",
     "GenerationLike",
     "Outcome",
+    "ProgressCallback",
+    "SampleResult",
     "Sandbox",
     "SandboxLimits",
     "SandboxResult",

@@ -26,7 +26,8 @@ def eval_command(suite: str, models: list[str], n: int, k: list[int], samples: P
         data_dir: the project's data folder.
 
     Returns:
-        The exit code: 0 on success, 2 on a user error (the message says what to do).
+        The exit code: 0 on success, 2 on a user error (the message says what to do),
+        130 when Ctrl-C cancelled the run (the samples that finished are recorded).
     """
     from quantumlayer_nb.eval.runner import evaluate
 
@@ -40,4 +41,8 @@ def eval_command(suite: str, models: list[str], n: int, k: list[int], samples: P
         print(json.dumps(report.summary.to_dict(orient="records"), indent=2, default=str))
     else:
         print(report.to_markdown())
+    if report.cancelled:
+        print("qlayer eval: cancelled; the finished samples are recorded. Run the same "
+              "command again to do the rest.", file=sys.stderr)
+        return 130
     return 0

@@ -28,21 +28,25 @@ class EvalReport:
         k: the k values of pass@k.
         elapsed_s: wall-clock seconds of the run that built the report.
         stopped_for_budget: whether generation stopped because the budget ran out.
+        cancelled: whether the run was cancelled (``cancel_event`` or KeyboardInterrupt)
+            before every sample started; run it again to do the rest.
     """
 
     def __init__(self, samples: pd.DataFrame, suite: str, models: list[str], k: list[int],
-                 *, elapsed_s: float = 0.0, stopped_for_budget: bool = False) -> None:
+                 *, elapsed_s: float = 0.0, stopped_for_budget: bool = False,
+                 cancelled: bool = False) -> None:
         self.samples = samples
         self.suite = suite
         self.models = models
         self.k = k
         self.elapsed_s = elapsed_s
         self.stopped_for_budget = stopped_for_budget
+        self.cancelled = cancelled
 
     @classmethod
     def load(cls, data_dir: Path, suite: str, *, models: list[str] | None = None,
              k: list[int] | None = None, n: int | None = None, elapsed_s: float = 0.0,
-             stopped_for_budget: bool = False) -> EvalReport:
+             stopped_for_budget: bool = False, cancelled: bool = False) -> EvalReport:
         """Build the report from the samples recorded on the ledger.
 
         Args:
@@ -51,6 +55,9 @@ class EvalReport:
             models: only these models (default: every model with samples).
             k: the k values (default ``[1]``).
             n: only samples ``0..n-1`` of each task (default: all).
+            elapsed_s: wall-clock seconds of the run.
+            stopped_for_budget: whether the run stopped because the budget ran out.
+            cancelled: whether the run was cancelled before every sample started.
         """
         relation = samples_relation(data_dir)
         quoted = suite.replace("'", "''")
@@ -62,7 +69,8 @@ class EvalReport:
         frame = frame.drop_duplicates(["task_id", "model", "sample", "round"], keep="last")
         chosen = models if models is not None else sorted(frame["model"].unique())
         return cls(frame.reset_index(drop=True), suite, list(chosen), k or [1],
-                   elapsed_s=elapsed_s, stopped_for_budget=stopped_for_budget)
+                   elapsed_s=elapsed_s, stopped_for_budget=stopped_for_budget,
+                   cancelled=cancelled)
 
     def _final(self) -> pd.DataFrame:
         return self.samples[self.samples["final"].astype(bool)]
@@ -150,6 +158,9 @@ class EvalReport:
         lines += ["", "## Outcomes", "", _markdown_table(self.outcomes.reset_index())]
         if self.stopped_for_budget:
             lines += ["", "Generation stopped early: the budget ran out."]
+        if self.cancelled:
+            lines += ["", "Cancelled before every sample ran: run the evaluation again to "
+                      "do the rest (finished samples are skipped)."]
         return "\n".join(lines) + "\n"
 
     def to_html(self, path: str | Path | None = None) -> str:
@@ -170,7 +181,8 @@ class EvalReport:
 
     def __repr__(self) -> str:
         scores = ", ".join(f"{m}: pass@1={self.pass_at_k(m):.3f}" for m in self.models)
-        return f"EvalReport({self.suite!r}, {scores})"
+        note = ", cancelled" if self.cancelled else ""
+        return f"EvalReport({self.suite!r}, {scores}{note})"
 
 
 def _png(figure: Figure) -> str:

@@ -1,29 +1,36 @@
 """``evaluate``: generate samples through the router, run them in the sandbox, repair, score.
 
 Every sample (and every repair round) becomes an ``eval_sample`` event on the ledger, so a
-re-run skips what is finished and any process can read the results.
+re-run skips what is finished and any process can read the results. That is also what makes
+a cancel cheap: ``cancel_event`` (or the kernel's stop button during :func:`evaluate`) stops
+starting new samples, lets the ones in flight finish and be recorded, and returns a report
+marked ``cancelled``; running the same call again does only the samples that are missing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
 from quantumlayer_nb.errors import ConfigError
+from quantumlayer_nb.eval._interrupt import run_until_interrupted
 from quantumlayer_nb.eval._scoring import DaskScorer, IsolationChoice, LocalScorer, Scorer
 from quantumlayer_nb.eval._store import finished_samples, record_sample
 from quantumlayer_nb.eval.report import EvalReport
 from quantumlayer_nb.eval.sandbox import SandboxLimits, SandboxResult
 from quantumlayer_nb.eval.suites import Suite, Task, load_suite
+from quantumlayer_nb.observability import span
 
-__all__ = ["GenerateFn", "GenerationLike", "aevaluate", "evaluate", "repair_prompt"]
+__all__ = ["GenerateFn", "GenerationLike", "ProgressCallback", "SampleResult", "aevaluate",
+           "evaluate", "repair_prompt"]
 
 _COMPLETION_LIMIT = 20_000
 
@@ -43,6 +50,40 @@ class GenerationLike(Protocol):
 
 GenerateFn = Callable[..., Awaitable[GenerationLike]]
 """``async (prompt, *, model, temperature, metadata, ...) -> GenerationLike``."""
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """One finished sample, as passed to ``on_progress`` (the ``last`` argument).
+
+    Attributes:
+        task_id: the task's id.
+        model: the model or route the sample was generated with (``samples:FILE`` for a
+            samples file).
+        sample: the sample's index (``0..n-1``).
+        passed: whether its last round passed the tests.
+        outcome: the sandbox outcome of the last round (``passed``, ``failed``, ...).
+        rounds: how many rounds ran (1 + repair rounds used).
+        cost_usd: what its generations cost, over every round.
+        call_id: the call id of its last generation (None for a given completion).
+    """
+
+    task_id: str
+    model: str
+    sample: int
+    passed: bool
+    outcome: str
+    rounds: int
+    cost_usd: float
+    call_id: str | None = None
+
+    def __str__(self) -> str:
+        verdict = "passed" if self.passed else self.outcome
+        return f"{self.task_id} #{self.sample} · {self.model} · {verdict} · ${self.cost_usd:.6f}"
+
+
+ProgressCallback = Callable[[int, int | None, Any], None]
+"""``on_progress(done, total, last)``: ``last`` is the :class:`SampleResult` just finished."""
 
 
 def _default_generate() -> GenerateFn:
@@ -69,47 +110,75 @@ class _Run:
 
     def __init__(self, suite: Suite, scorer: Scorer, data_dir: Path, run_id: str,
                  generate: GenerateFn | None, repair_rounds: int, budget: float | None,
-                 concurrency: int, temperature: float | None) -> None:
+                 concurrency: int, temperature: float | None,
+                 on_progress: ProgressCallback | None = None,
+                 cancel_event: threading.Event | None = None) -> None:
         self.suite, self.scorer, self.data_dir, self.run_id = suite, scorer, data_dir, run_id
         self.generate, self.repair_rounds, self.budget = generate, repair_rounds, budget
         self.spent = 0.0
         self.stopped_for_budget = False
         self.semaphore = asyncio.Semaphore(concurrency)
         self.temperature = temperature
+        self.on_progress, self.cancel_event = on_progress, cancel_event
+        self.cancelled = False
+        self.total = 0
+        self.done = 0
 
     def _over_budget(self) -> bool:
         if self.budget is not None and self.spent >= self.budget:
             self.stopped_for_budget = True
         return self.stopped_for_budget
 
+    def _may_start(self) -> bool:
+        """Whether a new sample may start: no cancel asked for and budget left."""
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            self.cancelled = True
+            return False
+        return not self._over_budget()
+
+    def _finished(self, result: SampleResult) -> None:
+        # Called from the loop's thread only, so on_progress never runs concurrently.
+        self.done += 1
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total, result)
+
     async def one_sample(self, task: Task, model: str, sample: int) -> None:
         """Generate, test and repair one sample, recording every round."""
         assert self.generate is not None
         prompt = task.prompt
+        cost = 0.0
         for round_number in range(self.repair_rounds + 1):
             async with self.semaphore:
-                if self._over_budget():
+                if (not self._may_start()) if round_number == 0 else self._over_budget():
                     return
                 generation = await self.generate(
                     prompt, model=model, format="code", temperature=self.temperature,
                     metadata={"eval_suite": self.suite.name, "eval_task": task.id,
                               "eval_sample": sample, "eval_round": round_number})
                 self.spent += generation.cost_usd or 0.0
+                cost += generation.cost_usd or 0.0
                 code = generation.code if generation.code is not None else generation.text
                 result = await self.scorer.score(task.program(code), task.tests,
                                                  task.entry_point)
             final = result.passed or round_number == self.repair_rounds
             self.record(task, model, sample, round_number, final, code, result, generation)
             if final:
+                self._finished(SampleResult(task.id, model, sample, result.passed,
+                                            result.outcome, round_number + 1, cost,
+                                            generation.call_id))
                 return
             prompt = repair_prompt(task, code, result)
 
     async def one_given(self, task: Task, model: str, sample: int, completion: str) -> None:
         """Score a completion given in a samples file."""
         async with self.semaphore:
+            if not self._may_start():
+                return
             result = await self.scorer.score(task.program(completion), task.tests,
                                              task.entry_point)
         self.record(task, model, sample, 0, True, completion, result, None)
+        self._finished(SampleResult(task.id, model, sample, result.passed, result.outcome, 1,
+                                    0.0))
 
     def record(self, task: Task, model: str, sample: int, round_number: int, final: bool,
                code: str, result: SandboxResult, generation: GenerationLike | None) -> None:
@@ -168,6 +237,8 @@ async def aevaluate(
     limits: SandboxLimits | None = None,
     isolation: IsolationChoice = "auto",
     run_id: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel_event: threading.Event | None = None,
 ) -> EvalReport:
     """Evaluate models on a suite (or score given samples) and return the report.
 
@@ -190,6 +261,16 @@ async def aevaluate(
         limits: sandbox limits.
         isolation: sandbox isolation (see :class:`~quantumlayer_nb.eval.Sandbox`).
         run_id: id recorded with every sample (default: a new one).
+        on_progress: called as ``on_progress(done, total, last)`` once per sample this
+            call finishes, from the event loop's thread and never concurrently. ``total``
+            counts the samples this call runs (samples finished by an earlier run are
+            skipped and not counted); ``last`` is the :class:`SampleResult`. A
+            :class:`~quantumlayer_nb.jupyter.progress.Progress` or a ``ProgressWidget``
+            fits as it is.
+        cancel_event: checked before each sample starts; once set, no new sample starts,
+            the samples in flight finish (with their repair rounds) and are recorded, and
+            the report comes back with ``cancelled=True``. Run the same call again to do
+            the rest.
 
     Returns:
         The :class:`EvalReport` over every finished sample of this suite and these models.
@@ -214,9 +295,22 @@ async def aevaluate(
     if temperature is None and n > 1:
         temperature = 0.8
     run = _Run(loaded, scorer, data_dir, run_id, generate, repair_rounds, budget,
-               max(workers, 1), temperature)
+               max(workers, 1), temperature, on_progress, cancel_event)
     done = finished_samples(data_dir, loaded.name)
     started = time.monotonic()
+    attributes = {"qlayer.suite": loaded.name, "qlayer.models": ",".join(models or []),
+                  "qlayer.samples_per_task": n}
+    with span("qlayer.evaluate", **attributes):
+        await _run_all(run, loaded, scorer, done, samples, models, n)
+    return EvalReport.load(data_dir, loaded.name, models=models if samples is None else
+                           [f"samples:{Path(samples).name}"], k=ks,
+                           n=None if samples is not None else n,
+                           elapsed_s=time.monotonic() - started,
+                           stopped_for_budget=run.stopped_for_budget, cancelled=run.cancelled)
+
+
+async def _run_all(run: _Run, loaded: Suite, scorer: Scorer, done: set[tuple[str, str, int]],
+                   samples: str | Path | None, models: list[str] | None, n: int) -> None:
     try:
         if samples is not None:
             label = f"samples:{Path(samples).name}"
@@ -229,31 +323,33 @@ async def aevaluate(
             jobs = [run.one_sample(task, model, index)
                     for task in loaded for model in models for index in range(n)
                     if (task.id, model, index) not in done]
+        run.total = len(jobs)
         await asyncio.gather(*jobs)
     finally:
         scorer.close()
-    return EvalReport.load(data_dir, loaded.name, models=models, k=ks,
-                           n=None if samples is not None else n,
-                           elapsed_s=time.monotonic() - started,
-                           stopped_for_budget=run.stopped_for_budget)
 
 
 def evaluate(suite: Suite | str, models: list[str] | None = None, n: int = 1,
              k: list[int] | tuple[int, ...] = (1,), repair_rounds: int = 0,
-             concurrency: int | None = None, budget: float | None = None,
-             **options: Any) -> EvalReport:
+             concurrency: int | None = None, budget: float | None = None, *,
+             on_progress: ProgressCallback | None = None,
+             cancel_event: threading.Event | None = None, **options: Any) -> EvalReport:
     """Synchronous :func:`aevaluate` (safe to call in a notebook cell).
+
+    The evaluation runs on an event loop in a thread of its own (a notebook's loop is
+    already running), so ``on_progress`` is called from that thread. A KeyboardInterrupt
+    while it runs (Ctrl-C, or the kernel's stop button) is a clean cancel: it sets
+    ``cancel_event``, the samples in flight finish and are recorded, and the report is
+    returned with ``cancelled=True`` (no exception: in a notebook, the report is the
+    cell's value). A second KeyboardInterrupt abandons the samples in flight and raises.
 
     See :func:`aevaluate` for the arguments.
     """
-    call = aevaluate(suite, models, n, k, repair_rounds, concurrency, budget, **options)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(call)
-    # A notebook's loop is already running: run ours in a thread of its own.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, call).result()
+    cancel = cancel_event if cancel_event is not None else threading.Event()
+    return run_until_interrupted(
+        lambda: aevaluate(suite, models, n, k, repair_rounds, concurrency, budget,
+                          on_progress=on_progress, cancel_event=cancel, **options),
+        cancel)
 
 
 def _cpu_count() -> int:

@@ -36,6 +36,7 @@ from quantumlayer_nb.errors import SandboxError
 from quantumlayer_nb.eval import _namespaces
 from quantumlayer_nb.eval._namespaces import Isolation, sandbox_capabilities
 from quantumlayer_nb.eval._worker import read_frame, write_frame
+from quantumlayer_nb.observability import span
 
 __all__ = ["Outcome", "Sandbox", "SandboxLimits", "SandboxResult", "run_in_sandbox",
            "sandbox_capabilities"]
@@ -224,6 +225,13 @@ class Sandbox:
         Raises:
             SandboxError: the worker could not be started at all.
         """
+        with span("qlayer.sandbox.run", **{"qlayer.sandbox.isolation": self.isolation}) as current:
+            result = self._run(code, tests, entry_point, timeout)
+            current.set_attribute("qlayer.sandbox.outcome", result.outcome)
+        return result
+
+    def _run(self, code: str, tests: str, entry_point: str | None,
+             timeout: float | None) -> SandboxResult:
         job = self._job(code, tests, entry_point, timeout)
         with self._lock:
             if self.isolation == "process":

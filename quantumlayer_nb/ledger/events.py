@@ -399,11 +399,18 @@ def ledger_for(data_dir: Path) -> Ledger:
     Returns:
         The same ``Ledger`` for every call with the same folder in this process.
     """
+    spelled = Path(data_dir)
+    if spelled.is_absolute():  # the hot path: no filesystem call for a folder seen before
+        ledger = _BY_FOLDER.get(spelled)
+        if ledger is not None:
+            return ledger
     key = Path(data_dir).resolve()
     with _BY_FOLDER_LOCK:
         ledger = _BY_FOLDER.get(key)
         if ledger is None:
             ledger = _BY_FOLDER[key] = Ledger(key)
+        if spelled.is_absolute():
+            _BY_FOLDER[spelled] = ledger
         return ledger
 
 

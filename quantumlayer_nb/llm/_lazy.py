@@ -7,6 +7,7 @@ network. Nothing in the package imports it at module load: the first call does, 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from types import ModuleType
@@ -32,6 +33,9 @@ def _import() -> ModuleType:
             return _module
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         os.environ.setdefault("LITELLM_TELEMETRY", "False")
+        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+            # litellm logs every call at INFO; our ledger and footer already say what happened.
+            logging.getLogger(name).setLevel(logging.ERROR)
         import litellm
 
         litellm.telemetry = False

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BudgetConfig", "RouteConfig"]
+__all__ = ["BudgetConfig", "ProjectConfig", "RouteConfig"]
 
 
 class RouteConfig(BaseModel):
@@ -29,6 +29,9 @@ class RouteConfig(BaseModel):
     retries: int = Field(default=2, ge=0, description="Retries per deployment on retryable errors.")
     backoff_base_s: float = Field(default=0.5, gt=0, description="First backoff, in seconds.")
     backoff_max_s: float = Field(default=20.0, gt=0, description="Longest backoff, in seconds.")
+    check: str | None = Field(
+        default=None, description="Registered check of policy 'cascade' (default 'parses')."
+    )
     on_content_policy: Literal["fail", "next"] = Field(
         default="fail", description="On a provider's content-policy refusal: stop, or try the next."
     )
@@ -48,3 +51,23 @@ class BudgetConfig(BaseModel):
     kind: Literal["hard", "soft"] = Field(
         default="hard", description="hard: refuse the call; soft: warn and go on."
     )
+
+
+class ProjectConfig(BaseModel):
+    """What one project may use (``[projects.NAME]``): models, keys and quotas."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allowed_models: list[str] | None = Field(
+        default=None,
+        description="Routes, aliases, deployments or litellm ids (fnmatch patterns allowed) "
+        "this project may call; None: any.",
+    )
+    keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider key variable -> the variable holding this project's own key, "
+        "e.g. {OPENAI_API_KEY = 'SALES_OPENAI_KEY'}.",
+    )
+    rpm: int | None = Field(default=None, gt=0, description="Requests per minute, all kernels.")
+    tokens_per_day: int | None = Field(default=None, gt=0, description="Tokens per UTC day.")
+    usd_per_month: float | None = Field(default=None, gt=0, description="USD per month.")

@@ -14,7 +14,7 @@ from quantumlayer_nb.config import RECIPES_MODEL, Deployment, Settings
 from quantumlayer_nb.errors import ConfigError, MissingCredentials, ModelNotFound
 from quantumlayer_nb.llm._lazy import litellm_module
 
-__all__ = ["Target", "check_credentials", "resolve"]
+__all__ = ["Target", "check_credentials", "provider_of", "resolve"]
 
 _MAX_ALIAS_DEPTH = 8
 _OPENAI_COMPATIBLE = {"openai", "hosted_vllm", "text-completion-openai"}
@@ -83,6 +83,11 @@ def resolve(name: str | None, settings: Settings) -> Target:
 
 
 _provider_cache: dict[str, str | None] = {}
+
+
+def provider_of(model: str) -> str | None:
+    """The litellm provider of a model id (cached); None when litellm cannot place it."""
+    return _provider(model)
 
 
 def _provider(model: str) -> str | None:

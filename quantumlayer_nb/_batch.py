@@ -1,0 +1,289 @@
+"""Batches: ``generate_many`` and ``agenerate_many``.
+
+Every call goes through ``agenerate``, so routes, rate limits, budgets and the cache apply
+to each item. Each finished item is appended to a journal (``data_dir/batches/<id>.jsonl``,
+the id a hash of the prompts and arguments), so a batch killed midway and started again
+answers what it already got from the journal and pays only for the rest.
+
+litellm spends a few milliseconds of CPU per call, so one process saturates one core long
+before 100 concurrent calls saturate a server: ``generate_many`` spreads large batches over
+worker processes (``concurrent.futures``; any ``Executor``, e.g. a Dask client's
+``get_executor()``, can be passed instead), each running an event loop with its share of
+the concurrency and of each deployment's rate limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import pickle
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Executor, Future
+from pathlib import Path
+from typing import Any
+
+from quantumlayer_nb.config import get_settings
+from quantumlayer_nb.errors import QLayerError, RequestError
+from quantumlayer_nb.generation import Generation
+
+__all__ = ["ProgressCallback", "agenerate_many", "generate_many"]
+
+ProgressCallback = Callable[[int, int, "Generation | Exception"], None]
+Result = Generation | Exception
+_PROCESS_THRESHOLD = 64
+
+
+def _batch_id(prompts: Sequence[str], kwargs: dict[str, Any]) -> str:
+    plain = {k: v for k, v in sorted(kwargs.items()) if k not in ("check", "context")}
+    text = json.dumps({"prompts": list(prompts), "kwargs": plain}, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _journal_path(prompts: Sequence[str], kwargs: dict[str, Any]) -> Path:
+    folder = get_settings().data_path / "batches"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{_batch_id(prompts, kwargs)}.jsonl"
+
+
+def _read_journal(path: Path, offset: int = 0) -> tuple[dict[int, Result], int]:
+    """Entries appended since ``offset`` (a byte position), and the new offset."""
+    found: dict[int, Result] = {}
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except FileNotFoundError:
+        return found, offset
+    end = data.rfind(b"\n") + 1  # a line still being written is read next time
+    for line in data[:end].splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if "generation" in entry:
+            found[entry["i"]] = Generation.model_validate(entry["generation"])
+        else:
+            found[entry["i"]] = QLayerError(entry.get("error", "failed"))
+    return found, offset + end
+
+
+def _open_journal(path: Path) -> int:
+    """Open for appending; end a line cut short by a killed run so the next one is whole."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")
+    return fd
+
+
+def _append(fd: int, index: int, result: Result) -> None:
+    if isinstance(result, Generation):
+        entry: dict[str, Any] = {"i": index, "generation": result.model_dump(mode="json")}
+    else:
+        entry = {"i": index, "error": f"{type(result).__name__}: {result}"}
+    os.write(fd, (json.dumps(entry) + "\n").encode())  # one O_APPEND write per line
+
+
+async def _run_items(items: list[tuple[int, str]], concurrency: int, journal: Path | None,
+                     kwargs: dict[str, Any],
+                     on_done: Callable[[int, Result], None] | None) -> dict[int, Result]:
+    from quantumlayer_nb._api import agenerate
+
+    gate = asyncio.Semaphore(max(1, concurrency))
+    results: dict[int, Result] = {}
+    fd = _open_journal(journal) if journal else None
+
+    async def one(index: int, prompt: str) -> None:
+        async with gate:
+            try:
+                result: Result = await agenerate(prompt, **kwargs)
+            except Exception as exc:  # one item's failure is that item's result
+                result = exc
+        results[index] = result
+        if fd is not None:
+            _append(fd, index, result)
+        if on_done is not None:
+            on_done(index, result)
+
+    try:
+        await asyncio.gather(*(one(i, p) for i, p in items))
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return results
+
+
+def _check(prompts: Sequence[str], concurrency: int) -> None:
+    if isinstance(prompts, str):
+        raise RequestError("generate_many takes a list of prompts, not one string. "
+                           "Use generate() for a single prompt.")
+    if concurrency < 1:
+        raise RequestError(f"concurrency={concurrency} must be at least 1.")
+
+
+async def agenerate_many(
+    prompts: Sequence[str],
+    *,
+    concurrency: int = 8,
+    on_progress: ProgressCallback | None = None,
+    resume: bool = True,
+    **generate_kwargs: Any,
+) -> list[Result]:
+    """Generate for every prompt on the running event loop, ``concurrency`` at a time.
+
+    Args:
+        prompts: One request per item.
+        concurrency: Calls in flight at once.
+        on_progress: Called as ``on_progress(done, total, last)`` as each item finishes.
+        resume: Answer items already in this batch's journal from it.
+        **generate_kwargs: Passed to every ``agenerate`` call (``model=``, ``format=``...).
+
+    Returns:
+        One :class:`Generation` or exception per prompt, in order.
+    """
+    _check(prompts, concurrency)
+    journal = _journal_path(prompts, generate_kwargs)
+    done = _finished(journal) if resume else {}
+    total, count = len(prompts), 0
+    for result in done.values():
+        count += 1
+        if on_progress is not None:
+            on_progress(count, total, result)
+
+    def tick(_: int, result: Result) -> None:
+        nonlocal count
+        count += 1
+        if on_progress is not None:
+            on_progress(count, total, result)
+
+    todo = [(i, p) for i, p in enumerate(prompts) if i not in done]
+    done.update(await _run_items(todo, concurrency, journal, generate_kwargs, tick))
+    return [done[i] for i in range(total)]
+
+
+def _finished(journal: Path) -> dict[int, Result]:
+    entries, _ = _read_journal(journal)
+    return {i: r for i, r in entries.items() if isinstance(r, Generation)}
+
+
+def _worker(items: list[tuple[int, str]], concurrency: int, journal: str, share: float,
+            kwargs: dict[str, Any]) -> dict[int, Result]:
+    from quantumlayer_nb.routing.resilience import set_process_share
+
+    set_process_share(share)
+    results = asyncio.run(_run_items(items, concurrency, Path(journal), kwargs, None))
+    return {i: r if _picklable(r) else QLayerError(f"{type(r).__name__}: {r}")
+            for i, r in results.items()}
+
+
+def _picklable(value: object) -> bool:
+    try:
+        pickle.loads(pickle.dumps(value))
+    except Exception:
+        return False
+    return True
+
+
+def generate_many(
+    prompts: Sequence[str],
+    *,
+    concurrency: int = 8,
+    on_progress: ProgressCallback | None = None,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    resume: bool = True,
+    **generate_kwargs: Any,
+) -> list[Result]:
+    """Generate for every prompt, ``concurrency`` calls at a time, over worker processes.
+
+    Args:
+        prompts: One request per item.
+        concurrency: Calls in flight at once, over all workers.
+        on_progress: Called as ``on_progress(done, total, last)`` as items finish.
+        workers: Processes to spread the calls over (default: 1 for small batches, else
+            up to 2, one per core). ``1`` runs everything on an event loop here.
+        executor: Run the workers on this executor (e.g. ``dask_client.get_executor()``).
+        resume: Answer items already in this batch's journal from it.
+        **generate_kwargs: Passed to every call (``model=``, ``format=``, ``max_tokens=``...).
+
+    Returns:
+        One :class:`Generation` or exception per prompt, in order.
+    """
+    _check(prompts, concurrency)
+    if workers is None:
+        big = len(prompts) >= _PROCESS_THRESHOLD and concurrency >= 16
+        workers = min(2, os.cpu_count() or 1) if big else 1
+    if workers > 1 and not _picklable(generate_kwargs):
+        workers = 1  # a lambda check= cannot travel to another process
+    if workers <= 1 and executor is None:
+        return _run_coroutine(agenerate_many(prompts, concurrency=concurrency,
+                                             on_progress=on_progress, resume=resume,
+                                             **generate_kwargs))
+    return _spread(prompts, concurrency, on_progress, max(1, workers), executor, resume,
+                   generate_kwargs)
+
+
+def _run_coroutine(coroutine: Coroutine[Any, Any, list[Result]]) -> list[Result]:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Inside a running loop (a notebook cell): run it on a helper thread's loop.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallback | None,
+            workers: int, executor: Executor | None, resume: bool,
+            kwargs: dict[str, Any]) -> list[Result]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from quantumlayer_nb.llm._lazy import litellm_module
+
+    litellm_module()  # imported once here, so forked workers do not pay for it again
+    journal = _journal_path(prompts, kwargs)
+    done = _finished(journal) if resume else {}
+    _, offset = _read_journal(journal)
+    total, count = len(prompts), 0
+    reported: set[int] = set()
+
+    def report(index: int, result: Result) -> None:
+        nonlocal count
+        if index in reported:
+            return
+        reported.add(index)
+        count += 1
+        if on_progress is not None:
+            on_progress(count, total, result)
+
+    for index, result in done.items():
+        report(index, result)
+    todo = [(i, p) for i, p in enumerate(prompts) if i not in done]
+    slices = [todo[w::workers] for w in range(workers)]
+    share = max(1, concurrency // workers)
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        futures: list[Future[dict[int, Result]]] = [
+            pool.submit(_worker, part, share, str(journal), 1 / workers, kwargs)
+            for part in slices if part
+        ]
+        while not all(f.done() for f in futures):
+            time.sleep(0.05)
+            fresh, offset = _read_journal(journal, offset)
+            for index, result in fresh.items():
+                report(index, result)
+        for future in futures:
+            for index, result in future.result().items():
+                done[index] = result
+                report(index, result)
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return [done[i] for i in range(total)]

@@ -1,0 +1,76 @@
+"""Sentence embeddings for the semantic cache: an ``Embedder`` protocol and WordLlama.
+
+WordLlama's weights ship inside its wheel, so the default embedder never touches the
+network. It is loaded once per process, on the first semantic lookup or store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = ["Embedder", "WordLlamaEmbedder", "default_embedder"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-length float32 vectors of one fixed dimension."""
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed ``texts``.
+
+        Args:
+            texts: The texts, in order.
+
+        Returns:
+            A ``(len(texts), dim)`` float32 array whose rows have L2 norm 1.
+        """
+        ...
+
+
+class WordLlamaEmbedder:
+    """The default embedder: WordLlama (256 dimensions), loaded lazily and thread-safely."""
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                import wordllama
+                from wordllama import WordLlama
+
+                # The default load() looks in a user cache folder and may try the network;
+                # the weights ship inside the wheel, so point at them and forbid downloads.
+                self._model = WordLlama.load(
+                    cache_dir=Path(wordllama.__file__).parent, disable_download=True
+                )
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed ``texts`` into unit-length float32 rows (see ``Embedder.embed``)."""
+        import numpy as np
+
+        model = self._model if self._model is not None else self._load()
+        vectors = model.embed(list(texts), norm=True)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_DEFAULT: WordLlamaEmbedder | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_embedder() -> WordLlamaEmbedder:
+    """Return this process's shared WordLlama embedder (not loaded until first used)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = WordLlamaEmbedder()
+        return _DEFAULT

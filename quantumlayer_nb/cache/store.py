@@ -1,0 +1,363 @@
+"""The response cache: exact and semantic lookups over the store every process shares.
+
+Each process appends its entries to its own segment under ``data_dir/cache/`` and keeps an
+in-memory view of all segments: a dict by exact key and a ``VectorIndex`` for paraphrases.
+Before each lookup it tails what other processes appended since (one directory listing and
+one ``stat`` per segment when nothing changed). See ``docs/cache.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from quantumlayer_nb.cache._request import describe, exact_key, prompt_excerpt
+from quantumlayer_nb.cache._segments import SegmentWriter, cache_dir, compact, read_new_entries
+from quantumlayer_nb.cache.embed import Embedder, default_embedder
+from quantumlayer_nb.cache.index import VectorIndex
+from quantumlayer_nb.cache.models import CacheConfig, CacheMode
+from quantumlayer_nb.errors import ReplayMiss
+
+if TYPE_CHECKING:
+    from quantumlayer_nb.cache._qdrant import QdrantServerIndex
+    from quantumlayer_nb.config import Settings
+
+__all__ = ["CachedAnswer", "ResponseCache", "cache_for"]
+
+RECORD_VERSION = 1
+_ANSWER_FIELDS = ("text", "model_served", "tokens_in", "tokens_out", "cost_usd", "finish_reason")
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    """A stored answer, as returned by a hit.
+
+    Attributes:
+        text: The response text.
+        model_served: The model that produced it originally.
+        tokens_in: Prompt tokens of the original call, if known.
+        tokens_out: Completion tokens of the original call, if known.
+        cost_usd: What the original call cost (what this hit saved), None if unknown.
+        finish_reason: The original finish reason, if known.
+        kind: ``"exact"`` or ``"semantic"``.
+        created: When the answer was stored (Unix time); set by the cache.
+        key: The exact key it was stored under; set by the cache.
+        similarity: Cosine similarity of a semantic hit (1.0 for an exact hit).
+    """
+
+    text: str
+    model_served: str
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    finish_reason: str | None = None
+    kind: str = "exact"
+    created: float = 0.0
+    key: str = ""
+    similarity: float = 1.0
+
+
+def _encode_vector(vector: Any) -> str:
+    return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+
+
+def _decode_vector(text: str) -> Any:
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
+
+
+class ResponseCache:
+    """Exact and semantic answers for one data folder; thread-safe. Use ``cache_for``.
+
+    Args:
+        data_dir: The project's data folder; segments go to ``data_dir/cache/``.
+        config: The ``[cache]`` settings (``update_config`` swaps them later).
+        embedder: Embeds the last user message; WordLlama by default.
+    """
+
+    def __init__(
+        self, data_dir: Path, config: CacheConfig, *, embedder: Embedder | None = None
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.folder = cache_dir(self.data_dir)
+        self.config = config
+        self.embedder: Embedder = embedder if embedder is not None else default_embedder()
+        self._lock = threading.Lock()
+        self._writer = SegmentWriter(self.folder)
+        self._entries: OrderedDict[str, CachedAnswer] = OrderedDict()
+        self._index = VectorIndex()
+        self._cursor: dict[str, int] = {}
+        self._last_refresh = float("-inf")
+        self._server: QdrantServerIndex | None = None
+
+    def update_config(self, config: CacheConfig) -> None:
+        """Use ``config`` from now on (TTL, cap, threshold, mode defaults, server)."""
+        self.config = config
+
+    def __len__(self) -> int:
+        """Number of answers currently indexed (after TTL-free refresh, before expiry)."""
+        with self._lock:
+            return len(self._entries)
+
+    @staticmethod
+    def request_key(
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        scope: str,
+    ) -> str:
+        """Return the exact key of a request: hex SHA-256 of its normalised form.
+
+        Strings are stripped at both ends, dict keys sorted, ``None`` parameters dropped; the
+        model, the scope (the project), every message (system prompt included) and every
+        parameter (temperature, max_tokens, response format, ...) count.
+        """
+        return exact_key(model=model, messages=messages, params=params, scope=scope)
+
+    def lookup(
+        self,
+        key: str,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        mode: CacheMode | None = None,
+        scope: str,
+        model: str,
+    ) -> CachedAnswer | None:
+        """Return a stored answer for the request, or None.
+
+        The exact key is a dict lookup; the semantic path runs only on an exact miss, when
+        ``semantic`` is on and the request's temperature is 0 (or ``semantic_any_temperature``).
+        ``off`` and ``refresh`` never return a hit. ``replay`` answers from exact keys only,
+        ignoring the TTL, so that a re-run gets exactly the recorded answers.
+
+        Raises:
+            ReplayMiss: In ``replay`` mode, when the store has no answer for ``key``.
+        """
+        mode = mode or self.config.mode
+        if mode in ("off", "refresh"):
+            return None
+        config = self.config
+        now = time.time()
+        not_before = now - config.ttl_s if config.ttl_s and mode != "replay" else None
+        with self._lock:
+            self._refresh_locked(now)
+            hit = self._entries.get(key)
+        server = self._server_index()
+        if hit is None and server is not None:
+            hit = server.get(key)
+        if hit is not None and (not_before is None or hit.created >= not_before):
+            return hit
+        if mode == "replay":
+            raise ReplayMiss(
+                f"Replay miss: the cache store in {self.folder} has no answer for model "
+                f"{model!r}, prompt {prompt_excerpt(messages)!r} (key {key}). Cache mode "
+                "'replay' answers only from the store: run this once with cache mode 'normal' "
+                '(QLAYER_CACHE__MODE=normal, or mode = "normal" under [cache]) to record it.'
+            )
+        if not config.semantic:
+            return None
+        facts = describe(model=model, messages=messages, params=params, scope=scope)
+        if facts.last_user is None or not (
+            facts.temperature_zero or config.semantic_any_temperature
+        ):
+            return None
+        vector = self.embedder.embed([facts.last_user])[0]
+        temperature_zero_only = not config.semantic_any_temperature
+        if server is not None:
+            return server.search(
+                facts.group, vector, config.semantic_threshold, not_before, temperature_zero_only
+            )
+        with self._lock:
+            found = self._index.search(
+                facts.group,
+                vector,
+                threshold=config.semantic_threshold,
+                not_before=not_before,
+                temperature_zero_only=temperature_zero_only,
+            )
+            answer = self._entries.get(found[0]) if found else None
+        if found is None or answer is None:
+            return None
+        return replace(answer, kind="semantic", similarity=found[1])
+
+    def store(
+        self,
+        key: str,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        scope: str,
+        model: str,
+        answer: CachedAnswer,
+    ) -> CachedAnswer | None:
+        """Append ``answer`` under ``key`` to this process's segment and index it.
+
+        Stores the answer, the key, the semantic group (hashes of scope, model, system prompt,
+        parameters and earlier turns) and the embedding of the last user message, never the
+        prompt itself. A later answer for the same key replaces the earlier one. Does nothing
+        when ``[cache] store = false``.
+
+        Returns:
+            The answer as stored (with ``created`` and ``key``), or None when not stored.
+
+        Raises:
+            CacheStoreError: The segment could not be written.
+        """
+        config = self.config
+        if not config.store:
+            return None
+        facts = describe(model=model, messages=messages, params=params, scope=scope)
+        vector = None
+        if config.semantic and facts.last_user is not None:
+            vector = self.embedder.embed([facts.last_user])[0]
+        stored = replace(answer, kind="exact", created=time.time(), key=key, similarity=1.0)
+        record: dict[str, Any] = {
+            "v": RECORD_VERSION,
+            "key": key,
+            "created": stored.created,
+            "group": facts.group,
+            "scope": scope,
+            "model": model,
+            "system_hash": facts.system_hash,
+            "params_hash": facts.params_hash,
+            "temperature": facts.temperature,
+            "answer": {name: getattr(stored, name) for name in _ANSWER_FIELDS},
+        }
+        if vector is not None:
+            record["vector"] = _encode_vector(vector)
+        with self._lock:
+            written = self._writer.append(record)
+            name = self._writer.name
+            assert name is not None
+            self._cursor[name] = self._cursor.get(name, 0) + written
+            self._add_locked(record, vector)
+        server = self._server_index()
+        if server is not None:
+            server.upsert(record, vector, stored)
+        return stored
+
+    def refresh(self) -> int:
+        """Read what other processes appended since the last refresh; return the count."""
+        with self._lock:
+            return self._refresh_locked(time.time(), force=True)
+
+    def compact(self) -> tuple[int, int]:
+        """Fold finished processes' segments into one, dropping replaced and expired answers.
+
+        Safe while other processes run: only segments whose writer (on this host) has exited
+        are folded. The in-memory view is not changed.
+
+        Returns:
+            ``(segments folded, entries kept)``.
+        """
+        config = self.config
+        not_before = time.time() - config.ttl_s if config.ttl_s else None
+        return compact(self.folder, not_before=not_before, max_entries=config.max_entries)
+
+    def close(self) -> None:
+        """Close this process's segment (the next store opens a new one)."""
+        with self._lock:
+            self._writer.close()
+
+    def _refresh_locked(self, now: float, *, force: bool = False) -> int:
+        if not force and now - self._last_refresh < self.config.refresh_interval_s:
+            return 0
+        self._last_refresh = now
+        records, self._cursor = read_new_entries(self.folder, self._cursor)
+        added = 0
+        for record in records:
+            try:
+                vector = _decode_vector(record["vector"]) if "vector" in record else None
+                added += self._add_locked(record, vector)
+            except (KeyError, TypeError, ValueError):
+                continue  # a line written by a newer or broken writer: not an answer we trust
+        return added
+
+    def _add_locked(self, record: Mapping[str, Any], vector: Any) -> int:
+        key = str(record["key"])
+        created = float(record["created"])
+        previous = self._entries.get(key)
+        if previous is not None and previous.created > created:
+            return 0
+        fields = record["answer"]
+        answer = CachedAnswer(
+            text=str(fields["text"]),
+            model_served=str(fields["model_served"]),
+            tokens_in=fields.get("tokens_in"),
+            tokens_out=fields.get("tokens_out"),
+            cost_usd=fields.get("cost_usd"),
+            finish_reason=fields.get("finish_reason"),
+            created=created,
+            key=key,
+        )
+        self._entries[key] = answer
+        self._entries.move_to_end(key)
+        if vector is not None:
+            temperature = record.get("temperature")
+            self._index.add(
+                key,
+                str(record["group"]),
+                vector,
+                created=created,
+                temperature_zero=temperature is not None and float(temperature) == 0,
+            )
+        else:
+            self._index.remove(key)
+        while len(self._entries) > self.config.max_entries:
+            oldest, _ = self._entries.popitem(last=False)
+            self._index.remove(oldest)
+        return 1
+
+    def _server_index(self) -> QdrantServerIndex | None:
+        url = self.config.qdrant_url
+        if url is None:
+            return None
+        if self._server is None or self._server.url != url:
+            from quantumlayer_nb.cache._qdrant import QdrantServerIndex
+
+            self._server = QdrantServerIndex(url)
+        return self._server
+
+    def __repr__(self) -> str:
+        return f"ResponseCache({str(self.data_dir)!r}, entries={len(self._entries)})"
+
+
+_BY_FOLDER: dict[Path, ResponseCache] = {}
+_BY_FOLDER_LOCK = threading.Lock()
+
+
+def cache_for(settings: Settings) -> ResponseCache:
+    """Return this process's ``ResponseCache`` for ``settings.data_path``.
+
+    One cache per process per data folder, created on first use; later calls update its
+    ``[cache]`` configuration from ``settings``.
+    """
+    folder = settings.data_path.resolve()
+    with _BY_FOLDER_LOCK:
+        cache = _BY_FOLDER.get(folder)
+        if cache is None:
+            cache = _BY_FOLDER[folder] = ResponseCache(folder, settings.cache)
+        elif cache.config is not settings.cache:
+            cache.update_config(settings.cache)
+        return cache
+
+
+def _after_fork_in_child() -> None:
+    global _BY_FOLDER_LOCK
+    _BY_FOLDER_LOCK = threading.Lock()
+    for cache in _BY_FOLDER.values():
+        cache._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,399 @@
+"""The router: which deployment serves a request, in what order, and what to do on failure.
+
+``plan`` turns the requested name into candidates ordered by the route's policy; ``run``
+(and ``arun``) try them with retries, circuit breakers, rate limits, concurrency caps and
+budget reservations, reporting every attempt. litellm carries each call (``llm.client``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from quantumlayer_nb.config import Settings
+from quantumlayer_nb.errors import (
+    ContentPolicyError,
+    ContextWindowError,
+    ContextWindowExceeded,
+    ProviderError,
+    ProviderUnavailable,
+    QLayerError,
+)
+from quantumlayer_nb.generation import RouteAttempt
+from quantumlayer_nb.llm import client
+from quantumlayer_nb.routing import budget
+from quantumlayer_nb.routing.models import RouteConfig
+from quantumlayer_nb.routing.resilience import DeploymentState, global_cap, state_for
+from quantumlayer_nb.routing.resolve import Target, check_credentials, resolve
+
+__all__ = [
+    "Attempt", "Candidate", "Plan", "arun", "plan", "price_per_token", "run", "transport_params",
+]
+
+_SINGLE = RouteConfig(deployments=["(direct)"], retries=0)
+_RATES_TTL_S = 30.0
+_rates: dict[str, tuple[float, dict[tuple[str, ...], float]]] = {}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A deployment the router may try, and why it stands where it does."""
+
+    target: Target
+    reason: str
+
+
+@dataclass
+class Plan:
+    """The candidates for one request under its route's policy."""
+
+    requested: str
+    route_name: str | None
+    route: RouteConfig
+    candidates: list[Candidate]
+
+
+@dataclass
+class Attempt:
+    """One attempt as the router saw it; handed to the caller's recorder."""
+
+    target: Target
+    number: int
+    reason: str
+    outcome: str = "ok"
+    latency_ms: float = 0.0
+    cost_usd: float | None = None
+    done: client.Completion | None = None
+    error: QLayerError | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def trace(self) -> RouteAttempt:
+        """This attempt as it appears on ``Generation.route_trace``."""
+        return RouteAttempt(deployment=self.target.name, reason=self.reason,
+                            outcome=self.outcome, latency_ms=self.latency_ms,
+                            cost_usd=self.cost_usd)
+
+
+def price_per_token(target: Target) -> float | None:
+    """Input + output price of one token, from the override or litellm's cost map."""
+    return client.cost_of(target, 1, 1, None)
+
+
+def plan(requested: str | None, settings: Settings, *, tag: str | None = None,
+         streaming: bool = False) -> Plan:
+    """Order the deployments for ``requested`` (a route, alias, deployment or litellm id)."""
+    name = requested if requested is not None else settings.resolved_default()
+    name = settings.aliases.get(name, name) if name not in settings.routes else name
+    route = settings.routes.get(name)
+    if route is None:
+        target = resolve(requested, settings)
+        reason = "requested" if target.requested == target.name else "alias"
+        return Plan(target.requested, None, _SINGLE, [Candidate(target, reason)])
+    targets = [resolve(entry, settings) for entry in route.deployments]
+    targets = [Target(name, t.name, t.deployment) for t in targets]
+    return Plan(name, name, route, _order(route, targets, settings, tag, streaming))
+
+
+def _order(route: RouteConfig, targets: list[Target], settings: Settings, tag: str | None,
+           streaming: bool) -> list[Candidate]:
+    policy = route.policy
+    if policy == "weighted":
+        weights = {t.name: (route.weights or {}).get(t.name, t.deployment.weight) for t in targets}
+        pool, ordered = list(targets), []
+        while pool:
+            pick = random.choices(pool, [weights[t.name] for t in pool])[0]
+            pool.remove(pick)
+            ordered.append(Candidate(pick, f"weighted (weight {weights[pick.name]:g})"))
+        return ordered
+    if policy == "cheapest":
+        priced = [(price_per_token(t), i, t) for i, t in enumerate(targets)]
+        priced.sort(key=lambda p: (p[0] is None, p[0] or 0.0, p[1]))
+        return [Candidate(t, "cheapest" if p is not None else "price unknown: last")
+                for p, _, t in priced]
+    if policy == "fastest":
+        def speed(t: Target) -> float:
+            state = state_for(t.name, t.deployment)
+            value = state.ttft_ms if streaming and state.ttft_ms is not None else state.latency_ms
+            return -1.0 if value is None else value  # unmeasured first, to measure it
+        ranked = sorted(targets, key=speed)
+        return [Candidate(t, "unmeasured" if speed(t) < 0 else f"fastest ({speed(t):.0f} ms avg)")
+                for t in ranked]
+    if policy == "quality":
+        return _by_quality(route, targets, settings, tag)
+    reason = "cascade stage" if policy == "cascade" else "priority"
+    return [Candidate(t, f"{reason} {i + 1}") for i, t in enumerate(targets)]
+
+
+def _pass_rates(settings: Settings) -> dict[tuple[str, ...], float]:
+    key = str(settings.data_path)
+    cached = _rates.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _RATES_TTL_S:
+        return cached[1]
+    try:
+        from quantumlayer_nb.eval import pass_rates
+
+        rates = pass_rates(settings.data_path)
+    except Exception:  # no evaluation on the ledger yet (or no ledger): no data
+        rates = {}
+    _rates[key] = (time.monotonic(), rates)
+    return rates
+
+
+def _by_quality(route: RouteConfig, targets: list[Target], settings: Settings,
+                tag: str | None) -> list[Candidate]:
+    rates = _pass_rates(settings)
+    goal = route.quality_target if route.quality_target is not None else 0.8
+    good: list[tuple[float, int, Target, float]] = []
+    for i, t in enumerate(targets):
+        label = tag or "(none)"
+        rate = rates.get((t.name, label), rates.get((t.deployment.model, label)))
+        if rate is not None and rate >= goal:
+            price = price_per_token(t)
+            good.append((price if price is not None else float("inf"), i, t, rate))
+    if not good:
+        return [Candidate(t, f"priority {i + 1} (no pass rate meets {goal:g})")
+                for i, t in enumerate(targets)]
+    good.sort(key=lambda g: (g[0], g[1]))
+    chosen = [Candidate(t, f"quality: pass rate {rate:.2f} >= {goal:g}, cheapest")
+              for _, _, t, rate in good]
+    picked = {c.target.name for c in chosen}
+    return chosen + [Candidate(t, "quality fallback") for t in targets if t.name not in picked]
+
+
+def estimate_cost(target: Target, messages: list[dict[str, str]], max_tokens: int | None
+                  ) -> float | None:
+    """An upper bound of a call's cost: prompt bytes as tokens, plus max_tokens (or default)."""
+    prompt = sum(len(m["content"].encode()) for m in messages) + 8 * len(messages)
+    return client.cost_of(target, prompt, max_tokens or budget.DEFAULT_MAX_TOKENS, None)
+
+
+def transport_params(params: dict[str, Any], target: Target, streaming: bool = False
+                     ) -> dict[str, Any]:
+    """Parameters of one attempt: the total timeout is the smaller of the call's and the
+    deployment's; a connect timeout (and, streaming, a first-token timeout: the read
+    timeout, so it also bounds each gap between chunks) go to httpx through litellm."""
+    dep = target.deployment
+    total = params.get("timeout")
+    if dep.timeout is not None:
+        total = min(total or dep.timeout, dep.timeout)
+    timeout: Any = total
+    first = dep.first_token_timeout if streaming else None
+    if dep.connect_timeout is not None or first is not None:
+        import httpx
+
+        timeout = httpx.Timeout(total, connect=dep.connect_timeout or total,
+                                read=first or total)
+    return {**params, "timeout": timeout, "total_timeout": total}
+
+
+Precheck = Callable[[Target], None]
+Recorder = Callable[[Attempt], None]
+
+
+class _Walk:
+    """The decisions shared by the blocking and the async loops."""
+
+    def __init__(self, the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
+                 params: dict[str, Any], precheck: Precheck | None, record: Recorder) -> None:
+        self.plan, self.settings, self.messages, self.params = the_plan, settings, messages, params
+        self.precheck, self.record = precheck, record
+        self.attempts: list[Attempt] = []
+        self.last_error: QLayerError | None = None
+        self.min_window = 0
+        self.budgeted = bool(settings.budgets)
+
+    def eligible(self, cand: Candidate) -> str | None:
+        """Why this candidate is skipped, or None to try it."""
+        dep = cand.target.deployment
+        if self.min_window and (dep.context_window or 0) <= self.min_window:
+            return "skipped: window too small"
+        if self.plan.route_name is not None:
+            try:
+                check_credentials(cand.target)
+                if self.precheck is not None:
+                    self.precheck(cand.target)
+            except ContextWindowExceeded as exc:
+                self.last_error = exc
+                return "skipped: prompt too long for it"
+            except QLayerError as exc:
+                self.last_error = exc
+                return f"skipped: {type(exc).__name__}"
+            if not state_for(cand.target.name, dep).breaker.allow():
+                return "skipped: circuit open"
+        return None
+
+    def call_params(self, target: Target) -> dict[str, Any]:
+        return transport_params(self.params, target)
+
+    def reserve(self, target: Target) -> budget.Reservation | None:
+        if not self.budgeted:
+            return None
+        estimate = estimate_cost(target, self.messages, self.params.get("max_tokens"))
+        return budget.reserve(self.settings, self.plan.route_name, estimate, label=target.name)
+
+    def succeeded(self, attempt: Attempt, state: DeploymentState, done: client.Completion,
+                  held: budget.Reservation | None) -> None:
+        attempt.done, attempt.cost_usd = done, done.cost_usd
+        budget.commit(held, done.cost_usd)
+        state.breaker.record_success()
+        state.record_latency(attempt.latency_ms, done.ttft_ms)
+        self.attempts.append(attempt)
+
+    def failed(self, attempt: Attempt, state: DeploymentState, exc: QLayerError,
+               held: budget.Reservation | None) -> str:
+        """Record a failure; return 'retry', 'next' or 'raise'."""
+        budget.release(held)
+        attempt.outcome, attempt.error, attempt.cost_usd = type(exc).__name__, exc, 0.0
+        self.attempts.append(attempt)
+        self.record(attempt)
+        self.last_error = exc
+        if isinstance(exc, ProviderError) and exc.retryable:
+            state.breaker.record_failure()
+            return "retry"
+        if isinstance(exc, ContextWindowError):
+            self.min_window = attempt.target.deployment.context_window or 1
+            return "next"
+        if isinstance(exc, ContentPolicyError) and self.plan.route.on_content_policy == "next":
+            return "next"
+        return "raise"
+
+    def exhausted(self) -> QLayerError:
+        if self.last_error is not None and not isinstance(self.last_error, ProviderError):
+            return self.last_error
+        if self.last_error is not None and len(self.plan.candidates) == 1:
+            return self.last_error
+        names = ", ".join(c.target.name for c in self.plan.candidates)
+        detail = f" Last error: {self.last_error}" if self.last_error else ""
+        return ProviderUnavailable(
+            f"Every deployment of {self.plan.requested!r} failed or is unavailable ({names})."
+            f"{detail} Retry later, or add a fallback deployment to the route."
+        )
+
+
+def _wait_s(walk: _Walk, state: DeploymentState, target: Target) -> float:
+    tokens = sum(len(m["content"]) for m in walk.messages) // 4 + (
+        walk.params.get("max_tokens") or 0)
+    return state.wait_needed(tokens)
+
+
+def run(the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
+        params: dict[str, Any], send: Callable[[Target, dict[str, Any]], client.Completion],
+        record: Recorder, precheck: Precheck | None = None) -> tuple[Attempt, list[Attempt]]:
+    """Try the plan's candidates until one answers; returns (the winning attempt, all)."""
+    walk = _Walk(the_plan, settings, messages, params, precheck, record)
+    number = 0
+    for cand in the_plan.candidates:
+        if walk.eligible(cand) is not None:
+            continue
+        state = state_for(cand.target.name, cand.target.deployment)
+        for retry in range(the_plan.route.retries + 1):
+            while (wait := _wait_s(walk, state, cand.target)) > 0:
+                time.sleep(min(wait, 1.0))
+            while not ((state.cap is None or state.cap.try_enter()) and _enter_global(state)):
+                time.sleep(0.002)
+            held = walk.reserve(cand.target)
+            attempt = Attempt(cand.target, number, cand.reason if not retry else
+                              f"{cand.reason}, retry {retry}")
+            number += 1
+            started = time.perf_counter()
+            try:
+                done = send(cand.target, walk.call_params(cand.target))
+            except QLayerError as exc:
+                attempt.latency_ms = (time.perf_counter() - started) * 1000
+                error, decision = exc, walk.failed(attempt, state, exc, held)
+            else:
+                attempt.latency_ms = (time.perf_counter() - started) * 1000
+                walk.succeeded(attempt, state, done, held)
+                return attempt, walk.attempts
+            finally:
+                _leave(state)
+            if decision == "raise":
+                raise error
+            if decision == "next" or retry == the_plan.route.retries:
+                break
+            time.sleep(_backoff(the_plan.route, retry, error))
+    raise walk.exhausted()
+
+
+async def arun(the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
+               params: dict[str, Any],
+               send: Callable[[Target, dict[str, Any]], Awaitable[client.Completion]],
+               record: Recorder, precheck: Precheck | None = None
+               ) -> tuple[Attempt, list[Attempt]]:
+    """Async twin of :func:`run`; each attempt is also bounded by its total timeout."""
+    walk = _Walk(the_plan, settings, messages, params, precheck, record)
+    number = 0
+    for cand in the_plan.candidates:
+        if walk.eligible(cand) is not None:
+            continue
+        state = state_for(cand.target.name, cand.target.deployment)
+        for retry in range(the_plan.route.retries + 1):
+            while (wait := _wait_s(walk, state, cand.target)) > 0:
+                await asyncio.sleep(min(wait, 1.0))
+            while not ((state.cap is None or state.cap.try_enter()) and _enter_global(state)):
+                await asyncio.sleep(0.002)
+            held = walk.reserve(cand.target)
+            attempt = Attempt(cand.target, number, cand.reason if not retry else
+                              f"{cand.reason}, retry {retry}")
+            number += 1
+            started = time.perf_counter()
+            call_params = walk.call_params(cand.target)
+            try:
+                done = await _bounded(send(cand.target, call_params),
+                                      call_params.get("total_timeout"), cand.target)
+            except QLayerError as exc:
+                attempt.latency_ms = (time.perf_counter() - started) * 1000
+                error, decision = exc, walk.failed(attempt, state, exc, held)
+            else:
+                attempt.latency_ms = (time.perf_counter() - started) * 1000
+                walk.succeeded(attempt, state, done, held)
+                return attempt, walk.attempts
+            finally:
+                _leave(state)
+            if decision == "raise":
+                raise error
+            if decision == "next" or retry == the_plan.route.retries:
+                break
+            await asyncio.sleep(_backoff(the_plan.route, retry, error))
+    raise walk.exhausted()
+
+
+async def _bounded(call: Awaitable[client.Completion], timeout: float | None,
+                   target: Target) -> client.Completion:
+    if timeout is None:
+        return await call
+    try:
+        # The transport has the same timeout; this bound holds even when it does not fire.
+        return await asyncio.wait_for(call, timeout)
+    except asyncio.TimeoutError:
+        from quantumlayer_nb.errors import ProviderTimeout
+
+        raise ProviderTimeout(
+            f"{target.deployment.model} did not answer within {timeout:g} s. Raise the "
+            "deployment's timeout or try another model.", model=target.deployment.model,
+        ) from None
+
+
+def _enter_global(state: DeploymentState) -> bool:
+    if global_cap.try_enter():
+        return True
+    if state.cap is not None:
+        state.cap.leave()
+    return False
+
+
+def _leave(state: DeploymentState) -> None:
+    global_cap.leave()
+    if state.cap is not None:
+        state.cap.leave()
+
+
+def _backoff(route: RouteConfig, retry: int, exc: QLayerError) -> float:
+    from quantumlayer_nb.routing.resilience import backoff_delay
+
+    after = exc.retry_after if isinstance(exc, ProviderError) else None
+    return backoff_delay(retry, route.backoff_base_s, route.backoff_max_s, after)

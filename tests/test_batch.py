@@ -1,0 +1,118 @@
+"""generate_many / agenerate_many: order, progress, failures, workers, resume after a kill."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quantumlayer_nb._batch import agenerate_many, generate_many
+from quantumlayer_nb.generation import Generation
+from quantumlayer_nb.testing import LoopbackServer
+
+
+def test_results_come_back_in_prompt_order(loop_project: Path,
+                                           loopback_server: LoopbackServer) -> None:
+    for i in range(6):
+        loopback_server.add_rule(f"task {i}$", f"answer {i}")
+    results = generate_many([f"task {i}" for i in range(6)], concurrency=3, format="text",
+                            cache=False)
+    assert [r.text for r in results if isinstance(r, Generation)] == [
+        f"answer {i}" for i in range(6)]
+
+
+def test_on_progress_is_called_as_items_finish(loop_project: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    generate_many([f"task {i}" for i in range(5)], concurrency=2,
+                  on_progress=lambda done, total, last: seen.append((done, total)),
+                  cache=False)
+    assert seen == [(i, 5) for i in range(1, 6)]
+
+
+def test_a_failed_item_is_returned_not_raised(loop_project: Path,
+                                              loopback_server: LoopbackServer) -> None:
+    loopback_server.fail("bad_request", times=1)
+    results = generate_many(["a", "b", "c"], concurrency=1, cache=False)
+    assert sum(isinstance(r, Exception) for r in results) == 1
+    assert sum(isinstance(r, Generation) for r in results) == 2
+
+
+def test_agenerate_many_runs_on_the_callers_loop(loop_project: Path) -> None:
+    results = asyncio.run(agenerate_many(["a", "b"], concurrency=2, cache=False))
+    assert all(isinstance(r, Generation) for r in results)
+
+
+def test_worker_processes_complete_the_batch(loop_project: Path,
+                                             loopback_server: LoopbackServer) -> None:
+    seen: list[int] = []
+    results = generate_many([f"job {i}" for i in range(20)], concurrency=8, workers=2,
+                            on_progress=lambda done, total, last: seen.append(done),
+                            cache=False)
+    assert all(isinstance(r, Generation) for r in results)
+    assert seen == list(range(1, 21))
+    assert loopback_server.request_count == 20
+
+
+RUN = textwrap.dedent("""
+    import os, sys
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    os.chdir(sys.argv[1])
+    from quantumlayer_nb._batch import generate_many
+    generate_many([f"task {i}" for i in range(40)], concurrency=4, workers=1, cache=False)
+""")
+
+
+@pytest.fixture
+def slow_server() -> Iterator[LoopbackServer]:
+    with LoopbackServer.spawn(latency_ms=100) as srv:
+        yield srv  # type: ignore[misc]
+
+
+@pytest.mark.slow
+def test_killed_batch_pays_only_for_missing_items(project: Path,
+                                                  slow_server: LoopbackServer) -> None:
+    (project / "qlayer.toml").write_text(
+        f'project = "b"\nuser = "u"\ndefault_route = "loop"\n[deployments.loop]\n'
+        f'model = "openai/gpt-4o-mini"\napi_base = "{slow_server.url}"\n')
+    script = project / "run.py"
+    script.write_text(RUN)
+    proc = subprocess.Popen([sys.executable, str(script), str(project)])
+    journal_dir = project / ".qlayer" / "batches"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = sum(p.read_text().count("\n") for p in journal_dir.glob("*.jsonl")) \
+            if journal_dir.exists() else 0
+        if lines >= 10:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.3)  # let requests already sent reach the server
+    journaled = sum(p.read_text().count("\n") for p in journal_dir.glob("*.jsonl"))
+    sent_before = slow_server.request_count
+    assert 10 <= journaled < 40
+    subprocess.run([sys.executable, str(script), str(project)], check=True, timeout=120)
+    assert slow_server.request_count - sent_before == 40 - journaled
+    again = generate_many([f"task {i}" for i in range(40)], concurrency=4, workers=1, cache=False)
+    assert all(isinstance(r, Generation) for r in again)
+    assert slow_server.request_count - sent_before == 40 - journaled
+
+
+def test_a_line_cut_by_a_kill_costs_only_its_item(loop_project: Path,
+                                                  loopback_server: LoopbackServer) -> None:
+    prompts = ["a", "b", "c"]
+    generate_many(prompts, concurrency=1, cache=False)
+    (journal,) = (loop_project / ".qlayer" / "batches").glob("*.jsonl")
+    data = journal.read_bytes()
+    journal.write_bytes(data[: len(data) - 40])  # the last entry is cut mid-line
+    generate_many(prompts, concurrency=1, cache=False)
+    generate_many(prompts, concurrency=1, cache=False)
+    assert loopback_server.request_count == 4

@@ -1,0 +1,196 @@
+"""Two real processes share one cache: no lock errors, and one's answers are the other's hits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quantumlayer_nb.cache import CacheConfig, CachedAnswer, ResponseCache
+
+MODEL = "openai/gpt-4o-mini"
+PARAMS = {"temperature": 0}
+
+# A long-lived "kernel": builds its cache view first, then answers commands on stdin.
+KERNEL = rf"""
+import json, sys
+from pathlib import Path
+from quantumlayer_nb.cache import CacheConfig, CachedAnswer, ResponseCache
+
+cache = ResponseCache(Path(sys.argv[1]), CacheConfig())
+
+def request(text):
+    messages = [{{"role": "user", "content": text}}]
+    key = cache.request_key(model={MODEL!r}, messages=messages, params={PARAMS!r}, scope="p")
+    return key, messages
+
+def get(text):
+    key, messages = request(text)
+    hit = cache.lookup(key, messages=messages, params={PARAMS!r}, scope="p", model={MODEL!r})
+    return None if hit is None else {{"kind": hit.kind, "text": hit.text, "cost": hit.cost_usd}}
+
+def put(text, reply):
+    key, messages = request(text)
+    answer = CachedAnswer(text=reply, model_served="m", tokens_in=1, tokens_out=1,
+                          cost_usd=0.5, finish_reason="stop")
+    cache.store(key, messages=messages, params={PARAMS!r}, scope="p", model={MODEL!r},
+                answer=answer)
+
+get("warm up: build the index and load the embedder")
+print(json.dumps("ready"), flush=True)
+for line in sys.stdin:
+    command = json.loads(line)
+    if command["op"] == "get":
+        result = [get(text) for text in command["texts"]]
+    else:
+        for text in command["texts"]:
+            put(text, "from child: " + text)
+        result = len(command["texts"])
+    print(json.dumps(result), flush=True)
+"""
+
+
+class Kernel:
+    """A child Python process holding its own ResponseCache over ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", KERNEL, str(folder)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.read() == "ready", self.process.stderr
+
+    def read(self) -> Any:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            assert self.process.stderr is not None
+            raise AssertionError(f"kernel died: {self.process.stderr.read()}")
+        return json.loads(line)
+
+    def send(self, op: str, texts: list[str]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"op": op, "texts": texts}) + "\n")
+        self.process.stdin.flush()
+
+    def ask(self, op: str, texts: list[str]) -> Any:
+        self.send(op, texts)
+        return self.read()
+
+    def stop(self) -> str:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+        assert self.process.stderr is not None
+        return self.process.stderr.read()
+
+
+@pytest.fixture
+def kernel(tmp_path: Path) -> Iterator[Kernel]:
+    child = Kernel(tmp_path)
+    yield child
+    if child.process.poll() is None:
+        child.stop()
+
+
+def put_here(cache: ResponseCache, text: str, reply: str) -> None:
+    messages = [{"role": "user", "content": text}]
+    key = cache.request_key(model=MODEL, messages=messages, params=PARAMS, scope="p")
+    answer = CachedAnswer(
+        text=reply, model_served="m", tokens_in=3, tokens_out=4, cost_usd=0.25, finish_reason="stop"
+    )
+    cache.store(key, messages=messages, params=PARAMS, scope="p", model=MODEL, answer=answer)
+
+
+def get_here(cache: ResponseCache, text: str) -> CachedAnswer | None:
+    messages = [{"role": "user", "content": text}]
+    key = cache.request_key(model=MODEL, messages=messages, params=PARAMS, scope="p")
+    return cache.lookup(key, messages=messages, params=PARAMS, scope="p", model=MODEL)
+
+
+def test_answer_stored_here_is_an_exact_hit_in_a_running_kernel(
+    tmp_path: Path, kernel: Kernel
+) -> None:
+    assert kernel.ask("get", ["plot revenue by month"]) == [None]
+    put_here(ResponseCache(tmp_path, CacheConfig()), "plot revenue by month", "df.plot()")
+    time.sleep(0.1)  # past the kernel's refresh interval
+    assert kernel.ask("get", ["plot revenue by month"]) == [
+        {"kind": "exact", "text": "df.plot()", "cost": 0.25}
+    ]
+
+
+def test_paraphrase_stored_here_is_a_semantic_hit_in_a_running_kernel(
+    tmp_path: Path, kernel: Kernel
+) -> None:
+    put_here(ResponseCache(tmp_path, CacheConfig()), "plot revenue by month", "df.plot()")
+    time.sleep(0.1)
+    (hit,) = kernel.ask("get", ["plot monthly revenue"])
+    assert hit == {"kind": "semantic", "text": "df.plot()", "cost": 0.25}
+
+
+def test_two_kernels_store_at_once_without_lock_errors_and_see_each_other(
+    tmp_path: Path, kernel: Kernel
+) -> None:
+    other = Kernel(tmp_path)
+    mine = [f"task {n} of the first kernel" for n in range(40)]
+    theirs = [f"task {n} of the second kernel" for n in range(40)]
+    kernel.send("put", mine)
+    other.send("put", theirs)
+    assert (kernel.read(), other.read()) == (40, 40)
+    time.sleep(0.1)
+    seen_by_first = kernel.ask("get", theirs)
+    seen_by_second = other.ask("get", mine)
+    errors = other.stop() + kernel.stop()
+    assert all(hit and hit["kind"] == "exact" for hit in seen_by_first + seen_by_second)
+    assert "Error" not in errors
+    assert "lock" not in errors.lower()
+    assert len(list((tmp_path / "cache").glob("*.jsonl"))) == 2
+
+
+ONE_SHOT = r"""
+import sys
+from pathlib import Path
+from quantumlayer_nb.cache import CacheConfig, CachedAnswer, ResponseCache
+
+cache = ResponseCache(Path(sys.argv[1]), CacheConfig())
+messages = [{"role": "user", "content": sys.argv[2]}]
+key = cache.request_key(model="m", messages=messages, params={}, scope="p")
+answer = CachedAnswer(text=sys.argv[3], model_served="m", cost_usd=0.1)
+cache.store(key, messages=messages, params={}, scope="p", model="m", answer=answer)
+"""
+
+
+def store_in_a_finished_process(folder: Path, prompt: str, reply: str) -> None:
+    subprocess.run([sys.executable, "-c", ONE_SHOT, str(folder), prompt, reply], check=True)
+
+
+def test_compaction_folds_finished_segments_keeping_the_newest_answers(tmp_path: Path) -> None:
+    store_in_a_finished_process(tmp_path, "plot revenue", "old")
+    store_in_a_finished_process(tmp_path, "plot revenue", "new")
+    store_in_a_finished_process(tmp_path, "plot cost", "cost")
+    assert ResponseCache(tmp_path, CacheConfig()).compact() == (3, 2)
+    assert len(list((tmp_path / "cache").glob("*.jsonl"))) == 1
+    reread = ResponseCache(tmp_path, CacheConfig())
+    messages = [{"role": "user", "content": "plot revenue"}]
+    key = reread.request_key(model="m", messages=messages, params={}, scope="p")
+    hit = reread.lookup(key, messages=messages, params={}, scope="p", model="m")
+    assert hit is not None
+    assert hit.text == "new"
+
+
+def test_compaction_leaves_running_writers_alone(tmp_path: Path, kernel: Kernel) -> None:
+    kernel.ask("put", ["plot revenue by month"])
+    store_in_a_finished_process(tmp_path, "plot cost", "cost")
+    store_in_a_finished_process(tmp_path, "plot profit", "profit")
+    assert ResponseCache(tmp_path, CacheConfig()).compact() == (2, 2)
+    assert len(list((tmp_path / "cache").glob("*.jsonl"))) == 2
+    assert kernel.ask("get", ["plot revenue by month"])[0]["kind"] == "exact"
