@@ -32,14 +32,20 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(len(ordered) * 0.9)]
 
 
-def measure(call: Callable[[], object], calls: int, warmup: int = 30) -> list[float]:
-    for _ in range(warmup):
-        call()
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
+def measure_interleaved(
+    contenders: dict[str, Callable[[], object]], calls: int, block: int = 20
+) -> dict[str, list[float]]:
+    """Run the contenders in alternating blocks, so machine noise falls on all alike."""
+    for call in contenders.values():
+        for _ in range(30):
+            call()
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(max(1, calls // block)):
+        for name, call in contenders.items():
+            for _ in range(block):
+                started = time.perf_counter()
+                call()
+                samples[name].append((time.perf_counter() - started) * 1000)
     return samples
 
 
@@ -86,11 +92,15 @@ def main() -> None:
             ).json(),
             "litellm.completion": lambda: litellm.completion(messages=MESSAGES, **kwargs),
             "litellm.Router": lambda: router.completion(model="loop", messages=MESSAGES),
-            "qlayer.generate": lambda: qlayer.generate("print a greeting", model="loop"),
+            # cache=False: every call goes to the server, as litellm's do.
+            "qlayer.generate": lambda: qlayer.generate(
+                "print a greeting", model="loop", cache=False
+            ),
         }
-        results = {name: measure(call, args.calls) for name, call in contenders.items()}
+        results = measure_interleaved(contenders, args.calls)
 
-    print(f"calls per contender: {args.calls} (loopback server in its own process)")
+    print(f"calls per contender: {args.calls}, interleaved in blocks of 20 "
+          "(loopback server in its own process)")
     print(f"{'contender':<22}{'p50 ms':>10}{'p90 ms':>10}")
     for name, samples in results.items():
         p50, p90 = percentiles(samples)
