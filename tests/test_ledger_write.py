@@ -213,3 +213,20 @@ def test_importing_the_ledger_does_not_import_duckdb() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_trusted_append_writes_the_same_line_shape_as_append(tmp_path: Path) -> None:
+    from quantumlayer_nb.ledger import events, verify
+
+    ledger = Ledger(tmp_path)
+    chain = ledger.append_trusted(
+        {"kind": "call", "project": "p", "cost_usd": 0.5, "error_message": "x" * 900}
+    )
+    checked = ledger.append({"kind": "call", "project": "p", "cost_usd": 0.5})
+    ledger.close()
+    assert chain["seq"] == checked.seq - 1
+    relation = events(tmp_path).filter("kind = 'call'").order("seq")
+    rows = relation.project("cost_known, error_message").fetchall()
+    assert rows[0][0] is True
+    assert len(rows[0][1]) == 500
+    assert verify(tmp_path).ok

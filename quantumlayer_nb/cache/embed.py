@@ -40,6 +40,8 @@ class WordLlamaEmbedder:
     def __init__(self) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
+        # A request is embedded at lookup and again at store: remember the last few.
+        self._recent: dict[str, Any] = {}
 
     def _load(self) -> Any:
         with self._lock:
@@ -58,9 +60,17 @@ class WordLlamaEmbedder:
         """Embed ``texts`` into unit-length float32 rows (see ``Embedder.embed``)."""
         import numpy as np
 
+        if len(texts) == 1 and texts[0] in self._recent:
+            return self._recent[texts[0]]  # type: ignore[no-any-return]
         model = self._model if self._model is not None else self._load()
         vectors = model.embed(list(texts), norm=True)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(texts) == 1:
+            if len(self._recent) >= 64:
+                self._recent.pop(next(iter(self._recent)), None)
+            vectors.setflags(write=False)
+            self._recent[texts[0]] = vectors
+        return vectors
 
 
 _DEFAULT: WordLlamaEmbedder | None = None

@@ -342,13 +342,18 @@ def cache_for(settings: Settings) -> ResponseCache:
     One cache per process per data folder, created on first use; later calls update its
     ``[cache]`` configuration from ``settings``.
     """
-    folder = settings.data_path.resolve()
+    spelled = settings.data_path  # absolute: the hot path needs no filesystem call
+    cache = _BY_FOLDER.get(spelled)
+    if cache is not None and cache.config is settings.cache:
+        return cache
+    folder = spelled.resolve()
     with _BY_FOLDER_LOCK:
         cache = _BY_FOLDER.get(folder)
         if cache is None:
             cache = _BY_FOLDER[folder] = ResponseCache(folder, settings.cache)
         elif cache.config is not settings.cache:
             cache.update_config(settings.cache)
+        _BY_FOLDER[spelled] = cache
         return cache
 
 

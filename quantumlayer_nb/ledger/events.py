@@ -220,6 +220,31 @@ class Ledger:
             chain = self._write(payload)
         return event.model_copy(update=chain)
 
+    def append_trusted(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Write an event the package built itself, skipping model validation (hot path).
+
+        The fields must already be what ``LedgerEvent`` would accept (JSON types, known
+        names); ``event_id``, ``ts``, ``cost_known``, ``tags`` and ``data`` get the same
+        defaults. ``append`` is the checked way in; the line written is the same.
+
+        Returns:
+            The chain fields written (``segment``, ``seq``, ``prev_hash``, ``hash``).
+        """
+        payload = {name: value for name, value in fields.items() if value is not None}
+        payload.setdefault("event_id", uuid.uuid4().hex)
+        payload.setdefault("ts", _utc_now())
+        payload.setdefault("cost_known", payload.get("cost_usd") is not None)
+        payload.setdefault("tags", [])
+        payload.setdefault("data", {})
+        if "error_message" in payload:
+            payload["error_message"] = payload["error_message"][:ERROR_MESSAGE_LIMIT]
+        with self._lock:
+            if self._pid != os.getpid():
+                self._forget_parent_segment()
+            if self._fd is None:
+                self._open_segment()
+            return self._write(payload)
+
     def _write(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Chain and write one payload; the caller holds the lock and the segment is open."""
         assert self._fd is not None

@@ -141,7 +141,7 @@ def ledger_event(call: Call, **fields: Any) -> dict[str, Any]:
 def record(call: Call, event: dict[str, Any]) -> None:
     from quantumlayer_nb.ledger import ledger_for
 
-    ledger_for(call.settings.data_path).append(event)
+    ledger_for(call.settings.data_path).append_trusted(event)
     record_call(event)  # metrics, when telemetry is on; a no-op otherwise
     if call.project is not None and event.get("kind") == "call":
         tokens = (event.get("tokens_in") or 0) + (event.get("tokens_out") or 0)

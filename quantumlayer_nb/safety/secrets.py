@@ -195,10 +195,16 @@ _OWN_PATTERNS: tuple[tuple[str, re.Pattern[str], int, int, tuple[str, ...]], ...
 )
 
 
+# Read once: testing a RegexFlag per pattern per call costs more than the scan it guards.
+_OWN_IGNORE_CASE = tuple(bool(pattern.flags & re.IGNORECASE) for _, pattern, *_ in _OWN_PATTERNS)
+
+
 def _own_hits(text: str) -> Iterable[Hit]:
     lowered: str | None = None
-    for kind, pattern, group, priority, needles in _OWN_PATTERNS:
-        if pattern.flags & re.IGNORECASE:
+    for (kind, pattern, group, priority, needles), ignore_case in zip(
+        _OWN_PATTERNS, _OWN_IGNORE_CASE, strict=True
+    ):
+        if ignore_case:
             lowered = lowered if lowered is not None else text.lower()
             if not any(needle in lowered for needle in needles):
                 continue
