@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -365,12 +366,16 @@ def _valid_keys(loc: tuple[int | str, ...]) -> list[str]:
 
 _lock = threading.Lock()
 _overrides: dict[str, Any] = {}
-_cache: dict[tuple[Any, ...], tuple[Settings, tuple[float, ...]]] = {}
+_overrides_version = 0
+# key -> [settings, file stamps, when the stamps were last checked]
+_cache: dict[tuple[Any, ...], list[Any]] = {}
+_RECHECK_FILES_S = 0.2
+"""Config files are stat-ed at most this often (edits show up within this time)."""
 
 
 def _cache_key() -> tuple[Any, ...]:
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("QLAYER_")))
-    return (os.getcwd(), env, json.dumps(_overrides, sort_keys=True, default=str))
+    return (os.getcwd(), env, _overrides_version)
 
 
 def _stamp(settings: Settings) -> tuple[float, ...]:
@@ -388,12 +393,17 @@ def get_settings() -> Settings:
     """The current settings, re-read when the working folder, files or QLAYER_* change."""
     key = _cache_key()
     hit = _cache.get(key)
-    if hit is not None and _stamp(hit[0]) == hit[1]:
-        return hit[0]
+    if hit is not None:
+        now = time.monotonic()
+        if now - hit[2] < _RECHECK_FILES_S:
+            return hit[0]  # type: ignore[no-any-return]
+        if _stamp(hit[0]) == hit[1]:
+            hit[2] = now
+            return hit[0]  # type: ignore[no-any-return]
     with _lock:
         settings = load_settings(overrides=_overrides)
         _cache.clear()
-        _cache[key] = (settings, _stamp(settings))
+        _cache[key] = [settings, _stamp(settings), time.monotonic()]
     return settings
 
 
@@ -405,16 +415,20 @@ def configure(**overrides: Any) -> Settings:
     """
     candidate = _merge(_overrides, overrides)
     load_settings(overrides=candidate)  # raises ConfigError before anything changes
+    global _overrides_version
     with _lock:
         _overrides.clear()
         _overrides.update(candidate)
+        _overrides_version += 1
         _cache.clear()
     return get_settings()
 
 
 def reset_configuration() -> None:
     """Drop every override made with :func:`configure`."""
+    global _overrides_version
     with _lock:
         _overrides.clear()
+        _overrides_version += 1
         _cache.clear()
 

@@ -138,8 +138,10 @@ def test_settings_follow_edits_to_qlayer_toml(
     assert get_settings().project == "one"
     config.write_text('project = "two"\n')
     import os
+    import time
 
     os.utime(config, (1, 1))
+    time.sleep(0.25)  # files are checked at most every 0.2 s
     assert get_settings().project == "two"
 
 

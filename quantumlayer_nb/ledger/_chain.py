@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from quantumlayer_nb.ledger._syscalls import pwrite_holding_gil
+
 __all__ = [
     "HEAD_SIZE",
     "HEAD_SUFFIX",
@@ -99,9 +101,8 @@ class HeadRecord:
 
     def write(self, fd: int) -> None:
         """Overwrite the record in place at offset 0 of the head file ``fd``."""
-        pwrite = getattr(os, "pwrite", None)
-        if pwrite is not None:
-            pwrite(fd, self.encode(), 0)
+        if hasattr(os, "pwrite"):
+            pwrite_holding_gil(fd, self.encode(), 0)
         else:  # Windows has no pwrite; the ledger lock serialises this descriptor anyway.
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, self.encode())

@@ -38,6 +38,7 @@ from quantumlayer_nb.ledger._chain import (
     host_name,
     ledger_dir,
 )
+from quantumlayer_nb.ledger._syscalls import write_holding_gil
 
 __all__ = ["Ledger", "LedgerEvent", "ledger_for"]
 
@@ -258,7 +259,7 @@ class Ledger:
         digest = hashlib.sha256(body).hexdigest()
         line = body[:-1] + b',"hash":"' + digest.encode("ascii") + b'"}\n'
         try:
-            written = os.write(self._fd, line)
+            written = write_holding_gil(self._fd, line)
             while written < len(line):  # only on a full disk or a signal: finish the line
                 written += os.write(self._fd, line[written:])
             self._size += written
