@@ -11,11 +11,11 @@ import dataclasses
 import hashlib
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal, overload
 
 from quantumlayer_nb._context import compose_user_message, describe_context
+from quantumlayer_nb._ids import new_id
 from quantumlayer_nb.config import get_settings
 from quantumlayer_nb.errors import (
     PolicyViolation,
@@ -115,7 +115,7 @@ def _prepare(
         params={**params, "timeout": timeout or settings.timeout},
         format=format,  # type: ignore[arg-type]  # checked against _FORMATS above
         prompt_hash="",
-        call_id=uuid.uuid4().hex,
+        call_id=new_id(),
         metadata=meta,
         tag=tag,
         check=opts.check,

@@ -10,18 +10,27 @@ before 100 concurrent calls saturate a server: ``generate_many`` spreads large b
 worker processes (``concurrent.futures``; any ``Executor``, e.g. a Dask client's
 ``get_executor()``, can be passed instead), each running an event loop with its share of
 the concurrency and of each deployment's rate limits.
+
+The workers are forked from this process after it has loaded everything a call needs
+(litellm, the pipeline, the safety model): a child that had to import them itself would
+spend seconds of CPU doing so, on the cores the batch needs. Their objects are frozen out
+of the garbage collector first, so the children neither scan nor copy them. A forked child
+starts with fresh locks in the routing state (``routing.resilience``), so a lock one of
+this process's threads held at fork time cannot hang it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import os
 import pickle
+import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, wait
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +38,13 @@ from quantumlayer_nb.config import get_settings
 from quantumlayer_nb.errors import QLayerError, RequestError
 from quantumlayer_nb.generation import Generation
 
-__all__ = ["ProgressCallback", "agenerate_many", "generate_many"]
+__all__ = ["BatchCancelled", "ProgressCallback", "agenerate_many", "generate_many"]
 
 ProgressCallback = Callable[[int, int, "Generation | Exception"], None]
 Result = Generation | Exception
 _PROCESS_THRESHOLD = 64
+_WORKER_GC_THRESHOLD = 50_000
+"""Young-generation threshold in a worker: a batch allocates fast and keeps little."""
 
 
 def _batch_id(prompts: Sequence[str], kwargs: dict[str, Any]) -> str:
@@ -87,9 +98,14 @@ def _append(fd: int, index: int, result: Result) -> None:
     os.write(fd, (json.dumps(entry) + "\n").encode())  # one O_APPEND write per line
 
 
+class BatchCancelled(QLayerError):
+    """The batch was cancelled before this item started; run the batch again to finish it."""
+
+
 async def _run_items(items: list[tuple[int, str]], concurrency: int, journal: Path | None,
                      kwargs: dict[str, Any],
-                     on_done: Callable[[int, Result], None] | None) -> dict[int, Result]:
+                     on_done: Callable[[int, Result], None] | None,
+                     cancel: threading.Event | None = None) -> dict[int, Result]:
     from quantumlayer_nb._api import agenerate
 
     gate = asyncio.Semaphore(max(1, concurrency))
@@ -98,8 +114,18 @@ async def _run_items(items: list[tuple[int, str]], concurrency: int, journal: Pa
 
     async def one(index: int, prompt: str) -> None:
         async with gate:
+            if cancel is not None and cancel.is_set():
+                # Not started, not journalled: running the same batch again does it.
+                result: Result = BatchCancelled(
+                    f"Item {index} was not started: the batch was cancelled. Run the same "
+                    "batch again to finish it; finished items are not paid for twice."
+                )
+                results[index] = result
+                if on_done is not None:
+                    on_done(index, result)
+                return
             try:
-                result: Result = await agenerate(prompt, **kwargs)
+                result = await agenerate(prompt, **kwargs)
             except Exception as exc:  # one item's failure is that item's result
                 result = exc
         results[index] = result
@@ -130,6 +156,7 @@ async def agenerate_many(
     concurrency: int = 8,
     on_progress: ProgressCallback | None = None,
     resume: bool = True,
+    cancel_event: threading.Event | None = None,
     **generate_kwargs: Any,
 ) -> list[Result]:
     """Generate for every prompt on the running event loop, ``concurrency`` at a time.
@@ -139,6 +166,9 @@ async def agenerate_many(
         concurrency: Calls in flight at once.
         on_progress: Called as ``on_progress(done, total, last)`` as each item finishes.
         resume: Answer items already in this batch's journal from it.
+        cancel_event: When set, items not yet started end as :class:`BatchCancelled`; the
+            calls in flight finish and are kept. Default: ``on_progress.cancel_event`` when
+            the callback has one (a ``ProgressWidget``'s Cancel button).
         **generate_kwargs: Passed to every ``agenerate`` call (``model=``, ``format=``...).
 
     Returns:
@@ -159,8 +189,9 @@ async def agenerate_many(
         if on_progress is not None:
             on_progress(count, total, result)
 
+    cancel = cancel_event or getattr(on_progress, "cancel_event", None)
     todo = [(i, p) for i, p in enumerate(prompts) if i not in done]
-    done.update(await _run_items(todo, concurrency, journal, generate_kwargs, tick))
+    done.update(await _run_items(todo, concurrency, journal, generate_kwargs, tick, cancel))
     return [done[i] for i in range(total)]
 
 
@@ -174,9 +205,26 @@ def _worker(items: list[tuple[int, str]], concurrency: int, journal: str, share:
     from quantumlayer_nb.routing.resilience import set_process_share
 
     set_process_share(share)
-    results = asyncio.run(_run_items(items, concurrency, Path(journal), kwargs, None))
-    return {i: r if _picklable(r) else QLayerError(f"{type(r).__name__}: {r}")
-            for i, r in results.items()}
+    thresholds = gc.get_threshold()
+    gc.set_threshold(_WORKER_GC_THRESHOLD, *thresholds[1:])
+    try:
+        results = asyncio.run(_run_items(items, concurrency, Path(journal), kwargs, None))
+    finally:
+        gc.set_threshold(*thresholds)
+    return {i: r if isinstance(r, Generation) or _picklable(r)
+            else QLayerError(f"{type(r).__name__}: {r}") for i, r in results.items()}
+
+
+def _prepare_parent() -> None:
+    """Load here what every call needs, once, before workers are forked from this process."""
+    from quantumlayer_nb import _api  # noqa: F401  (the pipeline, routing and ledger)
+    from quantumlayer_nb.llm._lazy import litellm_module
+
+    litellm_module()
+    if get_settings().safety.hap != "off":
+        from quantumlayer_nb.safety.hap import load_hap_model
+
+        load_hap_model()
 
 
 def _picklable(value: object) -> bool:
@@ -195,6 +243,7 @@ def generate_many(
     workers: int | None = None,
     executor: Executor | None = None,
     resume: bool = True,
+    cancel_event: threading.Event | None = None,
     **generate_kwargs: Any,
 ) -> list[Result]:
     """Generate for every prompt, ``concurrency`` calls at a time, over worker processes.
@@ -207,12 +256,17 @@ def generate_many(
             up to 2, one per core). ``1`` runs everything on an event loop here.
         executor: Run the workers on this executor (e.g. ``dask_client.get_executor()``).
         resume: Answer items already in this batch's journal from it.
+        cancel_event: As in :func:`agenerate_many`. A cancellable batch runs on one event
+            loop here: worker processes cannot see the event.
         **generate_kwargs: Passed to every call (``model=``, ``format=``, ``max_tokens=``...).
 
     Returns:
         One :class:`Generation` or exception per prompt, in order.
     """
     _check(prompts, concurrency)
+    cancel = cancel_event or getattr(on_progress, "cancel_event", None)
+    if cancel is not None:
+        workers = 1
     if workers is None:
         big = len(prompts) >= _PROCESS_THRESHOLD and concurrency >= 16
         workers = min(2, os.cpu_count() or 1) if big else 1
@@ -221,7 +275,7 @@ def generate_many(
     if workers <= 1 and executor is None:
         return _run_coroutine(agenerate_many(prompts, concurrency=concurrency,
                                              on_progress=on_progress, resume=resume,
-                                             **generate_kwargs))
+                                             cancel_event=cancel, **generate_kwargs))
     return _spread(prompts, concurrency, on_progress, max(1, workers), executor, resume,
                    generate_kwargs)
 
@@ -244,9 +298,8 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from quantumlayer_nb.llm._lazy import litellm_module
-
-    litellm_module()  # imported once here, so forked workers do not pay for it again
+    if executor is None:  # our own workers are forked from this process
+        _prepare_parent()
     journal = _journal_path(prompts, kwargs)
     done = _finished(journal) if resume else {}
     _, offset = _read_journal(journal)
@@ -269,21 +322,25 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
     share = max(1, concurrency // workers)
     own = executor is None
     pool = executor or ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    gc.freeze()  # the children inherit these objects: keep the collector off their pages
     try:
         futures: list[Future[dict[int, Result]]] = [
             pool.submit(_worker, part, share, str(journal), 1 / workers, kwargs)
             for part in slices if part
         ]
-        while not all(f.done() for f in futures):
-            time.sleep(0.05)
+        gc.unfreeze()  # ProcessPoolExecutor forks its workers on the first submit
+        while on_progress is not None and not all(f.done() for f in futures):
+            time.sleep(0.05)  # progress comes from the journal the workers append to
             fresh, offset = _read_journal(journal, offset)
             for index, result in fresh.items():
                 report(index, result)
+        wait(futures)
         for future in futures:
             for index, result in future.result().items():
                 done[index] = result
                 report(index, result)
     finally:
+        gc.unfreeze()
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
     return [done[i] for i in range(total)]

@@ -370,12 +370,23 @@ _overrides_version = 0
 # key -> [settings, file stamps, when the stamps were last checked]
 _cache: dict[tuple[Any, ...], list[Any]] = {}
 _RECHECK_FILES_S = 0.2
-"""Config files are stat-ed at most this often (edits show up within this time)."""
+"""The working folder and config files are looked at most this often (a change shows up
+within this time, or at once after configure() or reset_configuration()). Each look is a
+system call, which on the request path would hand the interpreter to litellm's logging
+thread and make the caller wait for it."""
+_cwd: list[Any] = ["", -1.0]  # [working folder, when it was read]
+
+
+def _working_folder() -> str:
+    now = time.monotonic()
+    if now - _cwd[1] >= _RECHECK_FILES_S:
+        _cwd[0], _cwd[1] = os.getcwd(), now
+    return str(_cwd[0])
 
 
 def _cache_key() -> tuple[Any, ...]:
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("QLAYER_")))
-    return (os.getcwd(), env, _overrides_version)
+    return (_working_folder(), env, _overrides_version)
 
 
 def _stamp(settings: Settings) -> tuple[float, ...]:
@@ -421,6 +432,7 @@ def configure(**overrides: Any) -> Settings:
         _overrides.update(candidate)
         _overrides_version += 1
         _cache.clear()
+        _cwd[1] = -1.0
     return get_settings()
 
 
@@ -431,4 +443,5 @@ def reset_configuration() -> None:
         _overrides.clear()
         _overrides_version += 1
         _cache.clear()
+        _cwd[1] = -1.0
 

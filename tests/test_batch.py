@@ -116,3 +116,46 @@ def test_a_line_cut_by_a_kill_costs_only_its_item(loop_project: Path,
     generate_many(prompts, concurrency=1, cache=False)
     generate_many(prompts, concurrency=1, cache=False)
     assert loopback_server.request_count == 4
+
+
+def test_cancel_stops_unstarted_items_and_a_rerun_finishes_them(
+    loop_project: Path, loopback_server: LoopbackServer
+) -> None:
+    import threading
+
+    from quantumlayer_nb._batch import BatchCancelled
+
+    cancel = threading.Event()
+    prompts = [f"cancel task {i}" for i in range(6)]
+
+    def stop_after_two(done: int, total: int, last: object) -> None:
+        if done == 2:
+            cancel.set()
+
+    first = generate_many(prompts, concurrency=1, on_progress=stop_after_two,
+                          cancel_event=cancel, format="text")
+    finished = [r for r in first if isinstance(r, Generation)]
+    assert len(finished) == 2
+    assert all(isinstance(r, BatchCancelled) for r in first[2:])
+    assert loopback_server.request_count == 2
+    second = generate_many(prompts, concurrency=1, format="text")
+    assert all(isinstance(r, Generation) for r in second)
+    assert loopback_server.request_count == 6
+
+
+def test_a_progress_widget_cancel_event_is_honoured(loop_project: Path) -> None:
+    import threading
+
+    from quantumlayer_nb._batch import BatchCancelled
+
+    class Bar:
+        def __init__(self) -> None:
+            self.cancel_event = threading.Event()
+
+        def __call__(self, done: int, total: int, last: object) -> None:
+            self.cancel_event.set()
+
+    results = generate_many([f"bar task {i}" for i in range(4)], concurrency=1,
+                            on_progress=Bar(), format="text", cache=False)
+    assert isinstance(results[0], Generation)
+    assert all(isinstance(r, BatchCancelled) for r in results[1:])

@@ -133,6 +133,7 @@ def test_settings_follow_edits_to_qlayer_toml(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    reset_configuration()  # a change of folder is otherwise noticed within 0.2 s
     config = tmp_path / "qlayer.toml"
     config.write_text('project = "one"\n')
     assert get_settings().project == "one"

@@ -36,9 +36,10 @@ from quantumlayer_nb.jupyter.widgets import ProgressWidget
 
 bar = ProgressWidget(total={BATCH}, description="batch")
 display(bar)
-with bar:
-    for i in range({BATCH}):
-        bar.advance(qlayer.generate(f"print the number {{i}}"))
+results = qlayer.generate_many(
+    [f"print the number {{i}}" for i in range({BATCH})], concurrency=2, on_progress=bar
+)
+bar.finish()
 """
 
 

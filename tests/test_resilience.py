@@ -106,6 +106,55 @@ def test_hanging_deployment_times_out_and_falls_back(
     assert [a.outcome for a in result.route_trace] == ["ProviderTimeout", "ok"]
 
 
+def test_blocking_attempt_ends_within_its_total_timeout(
+    project: Path, loopback_server: LoopbackServer
+) -> None:
+    write_project(project, loopback_server.url, 'deployments = ["mid", "strong"]\nretries = 0',
+                  "timeout = 0.5")
+    loopback_server.fail("hang", times=1, model="mid", hang_seconds=3)
+    result = qlayer.generate("print a greeting", model="coder", cache=False)
+    assert result.route_trace[0].outcome == "ProviderTimeout"
+    assert result.route_trace[0].latency_ms <= 500
+
+
+def test_async_attempt_ends_within_its_total_timeout(
+    project: Path, loopback_server: LoopbackServer
+) -> None:
+    write_project(project, loopback_server.url, 'deployments = ["mid", "strong"]\nretries = 0',
+                  "timeout = 0.5")
+    loopback_server.fail("hang", times=1, model="mid", hang_seconds=3)
+    result = asyncio.run(qlayer.agenerate("print a greeting", model="coder", cache=False))
+    assert result.route_trace[0].outcome == "ProviderTimeout"
+    assert result.route_trace[0].latency_ms <= 500
+
+
+def test_forked_child_does_not_inherit_a_held_routing_lock() -> None:
+    import os
+    import threading
+
+    from quantumlayer_nb.routing import resilience
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # another thread is inside the routing state when the fork happens
+        with resilience._states_lock:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: a batch worker would take this lock first thing
+            os._exit(0 if resilience._states_lock.acquire(timeout=2) else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
+        holder.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_token_bucket_makes_callers_wait() -> None:
     bucket = TokenBucket(per_minute=120)  # 2 per second, burst 120
     for _ in range(120):

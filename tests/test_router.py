@@ -189,3 +189,15 @@ def test_eval_samples_at_temperature_do_not_share_an_answer(
         qlayer.generate("print a greeting", model="mid", temperature=0.8,
                         metadata={"eval_sample": sample})
     assert routed.request_count == 2
+
+
+def test_transport_budget_leaves_room_within_the_total_timeout(
+        project: Path, routed: LoopbackServer) -> None:
+    write_project(project, routed.url, "", extra="")
+    (project / "qlayer.toml").write_text(
+        (project / "qlayer.toml").read_text().replace(
+            'model = "openai/mid"', 'model = "openai/mid"\ntimeout = 1.0'))
+    target = router.plan("mid", get_settings()).candidates[0].target
+    params = router.transport_params({}, target)
+    assert params["total_timeout"] == 1.0
+    assert 0.5 <= params["timeout"] == params["attempt_budget"] < 1.0

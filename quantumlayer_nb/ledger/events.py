@@ -17,7 +17,6 @@ import platform
 import secrets
 import socket
 import threading
-import uuid
 import weakref
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from quantumlayer_nb._ids import new_id
 from quantumlayer_nb.errors import LedgerError
 from quantumlayer_nb.ledger._chain import (
     HEAD_SUFFIX,
@@ -60,7 +60,7 @@ class LedgerEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: str = Field(
-        default_factory=lambda: uuid.uuid4().hex, description="Random id (uuid4 hex)."
+        default_factory=new_id, description="Random id (128 bits, hex)."
     )
     kind: str = Field(
         min_length=1,
@@ -232,7 +232,7 @@ class Ledger:
             The chain fields written (``segment``, ``seq``, ``prev_hash``, ``hash``).
         """
         payload = {name: value for name, value in fields.items() if value is not None}
-        payload.setdefault("event_id", uuid.uuid4().hex)
+        payload.setdefault("event_id", new_id())
         payload.setdefault("ts", _utc_now())
         payload.setdefault("cost_known", payload.get("cost_usd") is not None)
         payload.setdefault("tags", [])

@@ -18,11 +18,11 @@ import datetime as dt
 import os
 import sqlite3
 import threading
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from quantumlayer_nb._ids import new_id
 from quantumlayer_nb.config import Settings
 from quantumlayer_nb.errors import BudgetExceeded
 from quantumlayer_nb.routing.models import BudgetConfig
@@ -171,7 +171,7 @@ def reserve(
                 if config.kind == "hard":
                     raise BudgetExceeded(message)
                 warnings.warn(message, BudgetWarning, stacklevel=3)
-            rid = uuid.uuid4().hex
+            rid = new_id()
             conn.execute(
                 "INSERT INTO spend VALUES (?, ?, ?, ?, 'reserved', ?)",
                 (rid, key, period, estimate_usd, now.timestamp()),

@@ -1,17 +1,27 @@
-"""Resilience: backoff with jitter, circuit breakers, token buckets and concurrency caps.
+"""Resilience: backoff with jitter, circuit breakers, token buckets, concurrency caps and
+attempt time bounds.
 
 All state here is per process and shared by every call in it (threads and event loops).
 Nothing blocks while holding a lock: a limiter answers "wait this long", and the caller
-sleeps (``time.sleep`` or ``asyncio.sleep``) before asking again.
+sleeps (``time.sleep`` or ``asyncio.sleep``) before asking again. A forked child starts
+with fresh locks and no state (``os.register_at_fork``), so a lock held by one of the
+parent's threads at fork time cannot hang it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import os
 import random
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from quantumlayer_nb.config import Deployment
 
@@ -20,7 +30,10 @@ __all__ = [
     "ConcurrencyCap",
     "DeploymentState",
     "TokenBucket",
+    "attempt_budget",
     "backoff_delay",
+    "bounded",
+    "bounded_sync",
     "set_process_share",
     "state_for",
 ]
@@ -147,6 +160,11 @@ class ConcurrencyCap:
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
 
+    def reset(self) -> None:
+        """Nothing in flight, with a fresh lock (a forked child's calls are its own)."""
+        self._lock = threading.Lock()
+        self.in_flight = 0
+
 
 @dataclass
 class DeploymentState:
@@ -216,3 +234,80 @@ def reset_states() -> None:
     """Forget every deployment's state (tests, configuration changes)."""
     with _states_lock:
         _states.clear()
+
+
+# --- attempt time bounds -------------------------------------------------------------------
+_MARGIN_SHARE = 0.2
+_MARGIN_MAX_S = 0.25
+_ATTEMPT_THREADS = 64
+T = TypeVar("T")
+
+
+def attempt_budget(total: float | None) -> float | None:
+    """The time one attempt may wait for its transport, out of a total timeout.
+
+    A fifth of the total, at most 0.25 s, is kept back for the event loop's lag and the
+    error handling after a timeout, so the attempt, measured from the moment it is sent,
+    ends within ``total`` even when the process is busy.
+    """
+    if total is None:
+        return None
+    return total - min(_MARGIN_SHARE * total, _MARGIN_MAX_S)
+
+
+async def bounded(call: Awaitable[T], *, budget_s: float | None,
+                  on_timeout: Callable[[float], Exception]) -> T:
+    """Await ``call`` for at most ``budget_s`` seconds; raise ``on_timeout(budget_s)`` after."""
+    if budget_s is None:
+        return await call
+    try:
+        # The transport has the same budget; this bound holds even when it does not fire.
+        return await asyncio.wait_for(call, budget_s)
+    except asyncio.TimeoutError:
+        raise on_timeout(budget_s) from None
+
+
+def bounded_sync(send: Callable[..., T], *args: Any, budget_s: float | None,
+                 on_timeout: Callable[[float], Exception]) -> T:
+    """Run a blocking ``send(*args)`` for at most ``budget_s`` seconds.
+
+    httpx's timeouts bound each phase (connect, each read), not the whole exchange, so a
+    slow trickle could outlast them: with a budget the call runs on a helper thread and is
+    abandoned when the budget is spent (the transport's own timeout, the same budget, ends
+    that thread soon after). Without one it runs here, with no thread hop.
+    """
+    if budget_s is None:
+        return send(*args)
+    context = contextvars.copy_context()  # the caller's trace span and settings
+    future = _attempt_pool().submit(context.run, send, *args)
+    try:
+        return future.result(timeout=budget_s)
+    except FutureTimeout:
+        raise on_timeout(budget_s) from None
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _attempt_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(_ATTEMPT_THREADS, thread_name_prefix="qlayer-attempt")
+    return _pool
+
+
+def _reset_in_child() -> None:
+    # A forked child has none of the parent's threads: a lock one of them held stays held
+    # forever, and a thread pool copied from the parent counts idle workers that do not
+    # exist, so it would never run what it is given. Start clean.
+    global _pool, _pool_lock, _states_lock, _states
+    _pool, _pool_lock = None, threading.Lock()
+    _states_lock, _states = threading.Lock(), {}
+    global_cap.reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_in_child)

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from quantumlayer_nb.config import Settings
@@ -27,11 +28,19 @@ from quantumlayer_nb.generation import RouteAttempt
 from quantumlayer_nb.llm import client
 from quantumlayer_nb.routing import budget
 from quantumlayer_nb.routing.models import RouteConfig
-from quantumlayer_nb.routing.resilience import DeploymentState, global_cap, state_for
+from quantumlayer_nb.routing.resilience import (
+    DeploymentState,
+    attempt_budget,
+    bounded,
+    bounded_sync,
+    global_cap,
+    state_for,
+)
 from quantumlayer_nb.routing.resolve import Target, check_credentials, resolve
 
 __all__ = [
-    "Attempt", "Candidate", "Plan", "arun", "plan", "price_per_token", "run", "transport_params",
+    "Attempt", "Candidate", "Plan", "arun", "attempt_budget", "plan", "price_per_token", "run",
+    "transport_params",
 ]
 
 _SINGLE = RouteConfig(deployments=["(direct)"], retries=0)
@@ -173,21 +182,31 @@ def estimate_cost(target: Target, messages: list[dict[str, str]], max_tokens: in
 
 def transport_params(params: dict[str, Any], target: Target, streaming: bool = False
                      ) -> dict[str, Any]:
-    """Parameters of one attempt: the total timeout is the smaller of the call's and the
-    deployment's; a connect timeout (and, streaming, a first-token timeout: the read
-    timeout, so it also bounds each gap between chunks) go to httpx through litellm."""
+    """Parameters of one attempt.
+
+    The total timeout is the smaller of the call's and the deployment's. The attempt must
+    end within it, so the transport (httpx through litellm) and the router's own bound get
+    a slightly smaller budget (:func:`attempt_budget`): the rest is left for the event
+    loop's lag and the error handling that follows a timeout. A connect timeout (and,
+    streaming, a first-token timeout: the read timeout, so it also bounds each gap between
+    chunks) go to httpx too, never longer than the budget.
+    """
     dep = target.deployment
     total = params.get("timeout")
     if dep.timeout is not None:
         total = min(total or dep.timeout, dep.timeout)
-    timeout: Any = total
+    budget_s = attempt_budget(total)
+    timeout: Any = budget_s
     first = dep.first_token_timeout if streaming else None
     if dep.connect_timeout is not None or first is not None:
         import httpx
 
-        timeout = httpx.Timeout(total, connect=dep.connect_timeout or total,
-                                read=first or total)
-    return {**params, "timeout": timeout, "total_timeout": total}
+        def capped(value: float | None) -> float | None:
+            return budget_s if value is None else min(value, budget_s or value)
+
+        timeout = httpx.Timeout(budget_s, connect=capped(dep.connect_timeout),
+                                read=capped(first))
+    return {**params, "timeout": timeout, "total_timeout": total, "attempt_budget": budget_s}
 
 
 Precheck = Callable[[Target], None]
@@ -299,9 +318,13 @@ def run(the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
             attempt = Attempt(cand.target, number, cand.reason if not retry else
                               f"{cand.reason}, retry {retry}")
             number += 1
+            call_params = walk.call_params(cand.target)
             started = time.perf_counter()
             try:
-                done = send(cand.target, walk.call_params(cand.target))
+                done = bounded_sync(send, cand.target, call_params,
+                                    budget_s=call_params["attempt_budget"],
+                                    on_timeout=partial(_timed_out, cand.target,
+                                                       call_params["total_timeout"]))
             except QLayerError as exc:
                 attempt.latency_ms = (time.perf_counter() - started) * 1000
                 error, decision = exc, walk.failed(attempt, state, exc, held)
@@ -340,11 +363,13 @@ async def arun(the_plan: Plan, settings: Settings, messages: list[dict[str, str]
             attempt = Attempt(cand.target, number, cand.reason if not retry else
                               f"{cand.reason}, retry {retry}")
             number += 1
-            started = time.perf_counter()
             call_params = walk.call_params(cand.target)
+            started = time.perf_counter()
             try:
-                done = await _bounded(send(cand.target, call_params),
-                                      call_params.get("total_timeout"), cand.target)
+                done = await bounded(send(cand.target, call_params),
+                                     budget_s=call_params["attempt_budget"],
+                                     on_timeout=partial(_timed_out, cand.target,
+                                                       call_params["total_timeout"]))
             except QLayerError as exc:
                 attempt.latency_ms = (time.perf_counter() - started) * 1000
                 error, decision = exc, walk.failed(attempt, state, exc, held)
@@ -362,20 +387,14 @@ async def arun(the_plan: Plan, settings: Settings, messages: list[dict[str, str]
     raise walk.exhausted()
 
 
-async def _bounded(call: Awaitable[client.Completion], timeout: float | None,
-                   target: Target) -> client.Completion:
-    if timeout is None:
-        return await call
-    try:
-        # The transport has the same timeout; this bound holds even when it does not fire.
-        return await asyncio.wait_for(call, timeout)
-    except asyncio.TimeoutError:
-        from quantumlayer_nb.errors import ProviderTimeout
+def _timed_out(target: Target, total_s: float, budget_s: float) -> QLayerError:
+    from quantumlayer_nb.errors import ProviderTimeout
 
-        raise ProviderTimeout(
-            f"{target.deployment.model} did not answer within {timeout:g} s. Raise the "
-            "deployment's timeout or try another model.", model=target.deployment.model,
-        ) from None
+    return ProviderTimeout(
+        f"{target.deployment.model} did not answer within its {total_s:g} s timeout (the "
+        f"transport gave up at {budget_s:g} s to end the attempt in time). Raise the "
+        "deployment's timeout or try another model.", model=target.deployment.model,
+    )
 
 
 def _enter_global(state: DeploymentState) -> bool:
