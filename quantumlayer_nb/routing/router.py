@@ -209,6 +209,19 @@ def transport_params(params: dict[str, Any], target: Target, streaming: bool = F
     return {**params, "timeout": timeout, "total_timeout": total, "attempt_budget": budget_s}
 
 
+def _strict_budget(call_params: dict[str, Any], target: Target,
+                   settings: Settings) -> float | None:
+    """The budget a blocking attempt is held to on a helper thread, or None.
+
+    A timeout the caller or the deployment set is held strictly; the default total timeout
+    is left to the transport's own (the same budget), which spares every ordinary call a
+    thread hop.
+    """
+    explicit = target.deployment.timeout is not None or call_params.get("total_timeout") not in (
+        None, settings.timeout)
+    return call_params["attempt_budget"] if explicit else None
+
+
 Precheck = Callable[[Target], None]
 Recorder = Callable[[Attempt], None]
 
@@ -322,7 +335,7 @@ def run(the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
             started = time.perf_counter()
             try:
                 done = bounded_sync(send, cand.target, call_params,
-                                    budget_s=call_params["attempt_budget"],
+                                    budget_s=_strict_budget(call_params, cand.target, settings),
                                     on_timeout=partial(_timed_out, cand.target,
                                                        call_params["total_timeout"]))
             except QLayerError as exc:
