@@ -384,8 +384,16 @@ def _working_folder() -> str:
     return str(_cwd[0])
 
 
+# Bytes environment (POSIX): iterating it decodes nothing, which matters on every call.
+_ENVB: Any = getattr(os, "environb", None)
+
+
 def _cache_key() -> tuple[Any, ...]:
-    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("QLAYER_")))
+    if _ENVB is not None:
+        names = sorted(name for name in _ENVB if name[:7] == b"QLAYER_")
+        env: tuple[Any, ...] = tuple((name, _ENVB.get(name)) for name in names)
+    else:
+        env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("QLAYER_")))
     return (_working_folder(), env, _overrides_version)
 
 

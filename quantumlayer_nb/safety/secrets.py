@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -222,10 +223,22 @@ def _own_hits(text: str) -> Iterable[Hit]:
 
 
 # --- merging and redaction -----------------------------------------------------------------
+# The bytes environment (POSIX) answers a lookup without encoding the name and decoding the
+# value: this runs twice per call for every configured key variable.
+_ENVB: Any = getattr(os, "environb", None)
+
+
+def _env_value(name: str) -> str:
+    if _ENVB is None:
+        return os.environ.get(name, "")
+    raw = _ENVB.get(name.encode())
+    return "" if raw is None else os.fsdecode(raw)
+
+
 def _env_hits(env_vars: Sequence[str]) -> Callable[[str], Iterable[Hit]]:
     values = []
     for name in env_vars:
-        value = os.environ.get(name, "").strip()
+        value = _env_value(name).strip()
         if len(value) >= MIN_ENV_VALUE_CHARS:
             values.append(value)
 
