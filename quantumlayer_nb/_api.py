@@ -25,7 +25,7 @@ from quantumlayer_nb.errors import (
 )
 from quantumlayer_nb.generation import Format, Generation
 from quantumlayer_nb.llm import client
-from quantumlayer_nb.observability import response_attributes, span
+from quantumlayer_nb.observability import response_attributes, span, telemetry_enabled
 from quantumlayer_nb.routing import _cachelink as _cachelink
 from quantumlayer_nb.routing import projects as projects
 from quantumlayer_nb.routing import router as router
@@ -247,7 +247,8 @@ def generate(
         generation = _lookup(call)
         if generation is None:
             generation = run_cascade(call) if call.plan.route.policy == "cascade" else route(call)
-        current.set_attributes(response_attributes(generation))
+        if telemetry_enabled():  # building the attributes is wasted work otherwise
+            current.set_attributes(response_attributes(generation))
         return generation
 
 
@@ -331,7 +332,8 @@ async def agenerate(
                 generation = await acascade(call)
             else:
                 generation = await aroute(call)
-        current.set_attributes(response_attributes(generation))
+        if telemetry_enabled():  # building the attributes is wasted work otherwise
+            current.set_attributes(response_attributes(generation))
         return generation
 
 

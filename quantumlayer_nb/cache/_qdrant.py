@@ -117,16 +117,4 @@ def _answer(payload: dict[str, Any] | None, kind: str, similarity: float) -> Cac
 
     if not payload:
         return None
-    fields = payload["answer"]
-    return CachedAnswer(
-        text=str(fields["text"]),
-        model_served=str(fields["model_served"]),
-        tokens_in=fields.get("tokens_in"),
-        tokens_out=fields.get("tokens_out"),
-        cost_usd=fields.get("cost_usd"),
-        finish_reason=fields.get("finish_reason"),
-        kind=kind,
-        created=float(payload["created"]),
-        key=str(payload["key"]),
-        similarity=similarity,
-    )
+    return CachedAnswer.from_record(payload, kind=kind, similarity=similarity)

@@ -63,6 +63,25 @@ class CachedAnswer:
     key: str = ""
     similarity: float = 1.0
 
+    @classmethod
+    def from_record(
+        cls, record: Mapping[str, Any], *, kind: str = "exact", similarity: float = 1.0
+    ) -> CachedAnswer:
+        """The answer of a stored record (a segment line or a Qdrant payload)."""
+        fields = record["answer"]
+        return cls(
+            text=str(fields["text"]),
+            model_served=str(fields["model_served"]),
+            tokens_in=fields.get("tokens_in"),
+            tokens_out=fields.get("tokens_out"),
+            cost_usd=fields.get("cost_usd"),
+            finish_reason=fields.get("finish_reason"),
+            kind=kind,
+            created=float(record["created"]),
+            key=str(record["key"]),
+            similarity=similarity,
+        )
+
 
 def _encode_vector(vector: Any) -> str:
     return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
@@ -289,17 +308,7 @@ class ResponseCache:
         previous = self._entries.get(key)
         if previous is not None and previous.created > created:
             return 0
-        fields = record["answer"]
-        answer = CachedAnswer(
-            text=str(fields["text"]),
-            model_served=str(fields["model_served"]),
-            tokens_in=fields.get("tokens_in"),
-            tokens_out=fields.get("tokens_out"),
-            cost_usd=fields.get("cost_usd"),
-            finish_reason=fields.get("finish_reason"),
-            created=created,
-            key=key,
-        )
+        answer = CachedAnswer.from_record(record)
         self._entries[key] = answer
         self._entries.move_to_end(key)
         if vector is not None:

@@ -38,9 +38,12 @@ def _model(call: Call) -> str:
     return call.plan.requested if call.plan.route_name else call.target.deployment.model
 
 
-def _key(call: Call, cache: Any) -> Any:
-    return cache.request_key(model=_model(call), messages=call.messages, params=_params(call),
-                             scope=call.settings.project)
+def _key(call: Call, cache: Any) -> str:
+    if call.cache_key is None:
+        call.cache_key = str(cache.request_key(
+            model=_model(call), messages=call.messages, params=_params(call),
+            scope=call.settings.project))
+    return call.cache_key
 
 
 def lookup(call: Call) -> Generation | None:

@@ -31,6 +31,7 @@ from quantumlayer_nb.observability import (
     request_attributes,
     response_attributes,
     span,
+    telemetry_enabled,
 )
 from quantumlayer_nb.routing import _cachelink as _cachelink
 from quantumlayer_nb.routing import cascade as cascade
@@ -75,6 +76,7 @@ class Call:
     project: ProjectConfig | None = None
     attempts: list[router.Attempt] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    cache_key: str | None = None  # computed at lookup, reused at store
 
     @property
     def target(self) -> Target:
@@ -174,14 +176,16 @@ def _attempt_span(target: Target, params: dict[str, Any]) -> Any:
 def _send(call: Call, target: Target, params: dict[str, Any]) -> client.Completion:
     with _attempt_span(target, params) as current:
         done = client.complete(target, call.messages, params)
-        current.set_attributes(response_attributes(done))
+        if telemetry_enabled():
+            current.set_attributes(response_attributes(done))
     return done
 
 
 async def _asend(call: Call, target: Target, params: dict[str, Any]) -> client.Completion:
     with _attempt_span(target, params) as current:
         done = await client.acomplete(target, call.messages, params)
-        current.set_attributes(response_attributes(done))
+        if telemetry_enabled():
+            current.set_attributes(response_attributes(done))
     return done
 
 
