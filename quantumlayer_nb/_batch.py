@@ -102,40 +102,95 @@ class BatchCancelled(QLayerError):
     """The batch was cancelled before this item started; run the batch again to finish it."""
 
 
-async def _run_items(items: list[tuple[int, str]], concurrency: int, journal: Path | None,
+ItemSource = Callable[[], "tuple[int, str] | None"]
+"""Hands out the next item to start (``None`` when there are no more)."""
+
+
+def _from_list(items: list[tuple[int, str]]) -> ItemSource:
+    pending = iter(items)
+    return lambda: next(pending, None)
+
+
+class _Pacer:
+    """Spaces the starts of a batch's calls by the CPU time one call takes here.
+
+    Started all at once, a batch's calls come back all at once, and the event loop works on
+    the whole wave together: every call waits for the wave's CPU (litellm spends a few
+    milliseconds per call) and the next wave leaves together, so the waves never spread
+    and the CPU idles between them. Started one CPU-call apart, the calls come back spread
+    over the latency and the loop finishes each before the next arrives. This rate is what
+    the CPU can do anyway, so pacing costs no throughput; with provider latencies of
+    seconds the gap (milliseconds) is lost in them.
+    """
+
+    PRIOR_S = 0.004
+    """The gap before this batch has measured its own (about litellm's CPU per call)."""
+    MAX_S = 0.05
+    """Other work in this process counts as the batch's: never space calls wider than this."""
+    MEASURE_AFTER = 8
+
+    def __init__(self) -> None:
+        self.cpu_at_start = time.process_time()
+        self.started = 0
+        self.finished = 0
+        self.next_start = 0.0
+
+    def gap_s(self) -> float:
+        if self.finished < self.MEASURE_AFTER:
+            return self.PRIOR_S
+        # Calls in flight have spent about half their CPU: count them as half done.
+        spent = time.process_time() - self.cpu_at_start
+        return min(self.MAX_S, spent / (self.finished + (self.started - self.finished) / 2))
+
+    async def turn(self) -> None:
+        now = time.perf_counter()
+        start = max(now, self.next_start)
+        self.next_start = start + self.gap_s()
+        self.started += 1
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+async def _run_items(take: ItemSource, concurrency: int, journal: Path | None,
                      kwargs: dict[str, Any],
                      on_done: Callable[[int, Result], None] | None,
                      cancel: threading.Event | None = None) -> dict[int, Result]:
+    """Run ``concurrency`` slots, each taking the next item as soon as its last one ends."""
     from quantumlayer_nb._api import agenerate
 
-    gate = asyncio.Semaphore(max(1, concurrency))
     results: dict[int, Result] = {}
     fd = _open_journal(journal) if journal else None
 
-    async def one(index: int, prompt: str) -> None:
-        async with gate:
-            if cancel is not None and cancel.is_set():
-                # Not started, not journalled: running the same batch again does it.
-                result: Result = BatchCancelled(
-                    f"Item {index} was not started: the batch was cancelled. Run the same "
-                    "batch again to finish it; finished items are not paid for twice."
-                )
-                results[index] = result
-                if on_done is not None:
-                    on_done(index, result)
-                return
-            try:
-                result = await agenerate(prompt, **kwargs)
-            except Exception as exc:  # one item's failure is that item's result
-                result = exc
+    def finish(index: int, result: Result, journalled: bool) -> None:
         results[index] = result
-        if fd is not None:
+        if fd is not None and journalled:
             _append(fd, index, result)
         if on_done is not None:
             on_done(index, result)
 
+    pacer = _Pacer()
+
+    async def slot() -> None:
+        while (item := take()) is not None:
+            index, prompt = item
+            if cancel is None or not cancel.is_set():
+                await pacer.turn()
+            if cancel is not None and cancel.is_set():
+                # Not started, not journalled: running the same batch again does it.
+                finish(index, BatchCancelled(
+                    f"Item {index} was not started: the batch was cancelled. Run the same "
+                    "batch again to finish it; finished items are not paid for twice."
+                ), journalled=False)
+                continue
+            try:
+                result: Result = await agenerate(prompt, **kwargs)
+            except Exception as exc:  # one item's failure is that item's result
+                result = exc
+            pacer.finished += 1
+            finish(index, result, journalled=True)
+
     try:
-        await asyncio.gather(*(one(i, p) for i, p in items))
+        await asyncio.gather(*(slot() for _ in range(max(1, concurrency))))
     finally:
         if fd is not None:
             os.close(fd)
@@ -191,7 +246,8 @@ async def agenerate_many(
 
     cancel = cancel_event or getattr(on_progress, "cancel_event", None)
     todo = [(i, p) for i, p in enumerate(prompts) if i not in done]
-    done.update(await _run_items(todo, concurrency, journal, generate_kwargs, tick, cancel))
+    done.update(await _run_items(_from_list(todo), concurrency, journal, generate_kwargs, tick,
+                                 cancel))
     return [done[i] for i in range(total)]
 
 
@@ -200,15 +256,36 @@ def _finished(journal: Path) -> dict[int, Result]:
     return {i: r for i, r in entries.items() if isinstance(r, Generation)}
 
 
-def _worker(items: list[tuple[int, str]], concurrency: int, journal: str, share: float,
+# Set in this process just before it forks its own workers, which inherit it: a shared
+# position in the list of items to do, so a worker that gets more CPU takes more items and
+# both finish together (a fixed half each left one idle while the other still had work).
+_shared: tuple[Any, list[tuple[int, str]]] | None = None
+
+
+def _shared_source() -> ItemSource:
+    assert _shared is not None, "set by _spread before the workers are forked"
+    position, todo = _shared
+
+    def take() -> tuple[int, str] | None:
+        with position.get_lock():  # uncontended: no system call, the GIL is kept
+            taken = int(position.value)
+            position.value = taken + 1
+        return todo[taken] if taken < len(todo) else None
+
+    return take
+
+
+def _worker(items: list[tuple[int, str]] | None, concurrency: int, journal: str, share: float,
             kwargs: dict[str, Any]) -> dict[int, Result]:
+    """Run a share of a batch; ``items=None``: take items from the list shared at fork."""
     from quantumlayer_nb.routing.resilience import set_process_share
 
     set_process_share(share)
+    take = _from_list(items) if items is not None else _shared_source()
     thresholds = gc.get_threshold()
     gc.set_threshold(_WORKER_GC_THRESHOLD, *thresholds[1:])
     try:
-        results = asyncio.run(_run_items(items, concurrency, Path(journal), kwargs, None))
+        results = asyncio.run(_run_items(take, concurrency, Path(journal), kwargs, None))
     finally:
         gc.set_threshold(*thresholds)
     return {i: r if isinstance(r, Generation) or _picklable(r)
@@ -317,16 +394,23 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
 
     for index, result in done.items():
         report(index, result)
+    global _shared
     todo = [(i, p) for i, p in enumerate(prompts) if i not in done]
-    slices = [todo[w::workers] for w in range(workers)]
     share = max(1, concurrency // workers)
     own = executor is None
-    pool = executor or ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    fork = multiprocessing.get_context("fork")
+    parts: list[list[tuple[int, str]] | None]
+    if own:  # our children take items from one shared list as they go
+        _shared = (fork.Value("q", 0), todo)
+        parts = [None] * min(workers, len(todo))
+    else:  # another machine's workers get a fixed share each
+        parts = [part for part in (todo[w::workers] for w in range(workers)) if part]
+    pool = executor or ProcessPoolExecutor(workers, mp_context=fork)
     gc.freeze()  # the children inherit these objects: keep the collector off their pages
     try:
         futures: list[Future[dict[int, Result]]] = [
             pool.submit(_worker, part, share, str(journal), 1 / workers, kwargs)
-            for part in slices if part
+            for part in parts
         ]
         gc.unfreeze()  # ProcessPoolExecutor forks its workers on the first submit
         while on_progress is not None and not all(f.done() for f in futures):
@@ -341,6 +425,7 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
                 report(index, result)
     finally:
         gc.unfreeze()
+        _shared = None
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
     return [done[i] for i in range(total)]

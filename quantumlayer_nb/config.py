@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from quantumlayer_nb._env import env_get, env_names_with_prefix, env_size
 from quantumlayer_nb.cache.models import CacheConfig
 from quantumlayer_nb.errors import ConfigError
 from quantumlayer_nb.routing.models import BudgetConfig, ProjectConfig, RouteConfig
@@ -384,17 +385,23 @@ def _working_folder() -> str:
     return str(_cwd[0])
 
 
-# Bytes environment (POSIX): iterating it decodes nothing, which matters on every call.
-_ENVB: Any = getattr(os, "environb", None)
+# The QLAYER_* names seen at the last full look, with when and at what environment size.
+_qlayer_names: list[Any] = [(), -1.0, -1]
+
+
+def _qlayer_env() -> tuple[tuple[str, str | None], ...]:
+    """The QLAYER_* variables. Their values are read on every call; the environment is
+    searched for new names when its size changed, and at most every _RECHECK_FILES_S."""
+    names, looked, size = _qlayer_names
+    now = time.monotonic()
+    if env_size() != size or now - looked >= _RECHECK_FILES_S:
+        names = tuple(sorted(env_names_with_prefix("QLAYER_")))
+        _qlayer_names[:] = [names, now, env_size()]
+    return tuple((name, env_get(name)) for name in names)
 
 
 def _cache_key() -> tuple[Any, ...]:
-    if _ENVB is not None:
-        names = sorted(name for name in _ENVB if name[:7] == b"QLAYER_")
-        env: tuple[Any, ...] = tuple((name, _ENVB.get(name)) for name in names)
-    else:
-        env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("QLAYER_")))
-    return (_working_folder(), env, _overrides_version)
+    return (_working_folder(), _qlayer_env(), _overrides_version)
 
 
 def _stamp(settings: Settings) -> tuple[float, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -159,3 +160,54 @@ def test_a_progress_widget_cancel_event_is_honoured(loop_project: Path) -> None:
                             on_progress=Bar(), format="text", cache=False)
     assert isinstance(results[0], Generation)
     assert all(isinstance(r, BatchCancelled) for r in results[1:])
+
+
+def test_pacer_spaces_starts_by_the_measured_cpu_per_call() -> None:
+    from quantumlayer_nb._batch import _Pacer
+
+    async def starts(pacer: _Pacer, n: int) -> list[float]:
+        times = []
+        for _ in range(n):
+            await pacer.turn()
+            times.append(time.perf_counter())
+        return times
+
+    pacer = _Pacer()
+    first = asyncio.run(starts(pacer, 5))
+    gaps = [b - a for a, b in itertools.pairwise(first)]
+    assert min(gaps) >= _Pacer.PRIOR_S * 0.9  # before any call finished: the prior gap
+
+    pacer = _Pacer()
+    pacer.finished = pacer.started = 100
+    pacer.cpu_at_start = time.process_time() - 0.2  # 2 ms of CPU per call so far
+    assert pacer.gap_s() == pytest.approx(0.002, rel=0.2)
+    pacer.cpu_at_start = time.process_time() - 100.0  # other work in the process: capped
+    assert pacer.gap_s() == _Pacer.MAX_S
+
+
+def test_paced_batch_is_not_slower_than_its_latency_floor(
+    loop_project: Path, loopback_server: LoopbackServer
+) -> None:
+    loopback_server.configure(latency_ms=100)
+    started = time.perf_counter()
+    results = asyncio.run(agenerate_many([f"floor {i}" for i in range(40)], concurrency=20,
+                                         cache=False))
+    elapsed = time.perf_counter() - started
+    assert all(isinstance(r, Generation) for r in results)
+    # Two rounds of 100 ms; pacing 20 starts a few milliseconds apart adds well under that.
+    assert elapsed < 1.5
+
+
+def test_forked_workers_share_the_items_and_do_each_once(
+    loop_project: Path, loopback_server: LoopbackServer
+) -> None:
+    for i in range(30):
+        loopback_server.add_rule(f"shared {i}$", f"answer {i}")
+    results = generate_many([f"shared {i}" for i in range(30)], concurrency=6, workers=2,
+                            format="text", cache=False)
+    assert [r.text for r in results if isinstance(r, Generation)] == [
+        f"answer {i}" for i in range(30)]
+    assert loopback_server.request_count == 30
+    from quantumlayer_nb import _batch
+
+    assert _batch._shared is None  # cleared once the workers are done

@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from quantumlayer_nb._env import env_get
 from quantumlayer_nb.config import Settings
 from quantumlayer_nb.errors import (
     ContextWindowError,
@@ -24,6 +25,7 @@ from quantumlayer_nb.errors import (
     QLayerError,
 )
 from quantumlayer_nb.generation import Format, Generation, RouteAttempt, extract_code
+from quantumlayer_nb.ledger.events import Ledger, ledger_for
 from quantumlayer_nb.llm import client
 from quantumlayer_nb.llm._lazy import litellm_module
 from quantumlayer_nb.observability import (
@@ -124,8 +126,8 @@ def ledger_event(call: Call, **fields: Any) -> dict[str, Any]:
         "kind": "call",
         "project": settings.project,
         "user": settings.user,
-        "notebook": os.environ.get("QLAYER_NOTEBOOK") or os.environ.get("JPY_SESSION_NAME"),
-        "run_id": os.environ.get("QLAYER_RUN_ID"),
+        "notebook": env_get("QLAYER_NOTEBOOK") or env_get("JPY_SESSION_NAME"),
+        "run_id": env_get("QLAYER_RUN_ID"),
         "call_id": call.call_id,
         "attempt": 0,
         "deployment": call.target.name,
@@ -140,10 +142,20 @@ def ledger_event(call: Call, **fields: Any) -> dict[str, Any]:
     return event
 
 
-def record(call: Call, event: dict[str, Any]) -> None:
-    from quantumlayer_nb.ledger import ledger_for
+_ledgers: dict[tuple[Path, Path], Ledger] = {}
 
-    ledger_for(call.settings.data_path).append_trusted(event)
+
+def _ledger(settings: Settings) -> Ledger:
+    """The ledger of the settings' data folder (one dict lookup once it is known)."""
+    key = (settings.data_dir, settings.project_root)
+    found = _ledgers.get(key)
+    if found is None:
+        found = _ledgers[key] = ledger_for(settings.data_path)
+    return found
+
+
+def record(call: Call, event: dict[str, Any]) -> None:
+    _ledger(call.settings).append_trusted(event)
     record_call(event)  # metrics, when telemetry is on; a no-op otherwise
     if call.project is not None and event.get("kind") == "call":
         tokens = (event.get("tokens_in") or 0) + (event.get("tokens_out") or 0)
@@ -162,6 +174,8 @@ def admit(call: Call) -> None:
 
 
 def _attempt_span(target: Target, params: dict[str, Any]) -> Any:
+    if not telemetry_enabled():
+        return span("chat")  # the shared no-op: no name or attributes to build
     return span(
         f"chat {target.deployment.model}",
         **request_attributes(
@@ -218,8 +232,8 @@ def _build(call: Call, win: router.Attempt, attempts: list[router.Attempt],
     except PolicyViolation as exc:
         fail(call, exc, done)
         raise
-    done = dataclasses.replace(done, text=checked.text)
-    win.done = done
+    if checked.text != done.text:  # a secret was redacted from the response
+        done = win.done = dataclasses.replace(done, text=checked.text)
     code, syntax_error = extract_code(done.text) if call.format == "code" else (None, None)
     paid = [a.cost_usd for a in attempts] + [t.cost_usd for t in prior]
     cost = None if any(c is None for c in paid) else sum(c or 0.0 for c in paid)

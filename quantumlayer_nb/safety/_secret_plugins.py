@@ -52,6 +52,8 @@ _CANDIDATE_LINE = re.compile(
     r"[A-Za-z0-9+/=_.:-]{20,}|(?i:pass|pwd|secret|token|api.?key|credential|auth|private)"
 )
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_.:-]{20,}")
+# Every keyword _CANDIDATE_LINE looks for contains one of these ("api.?key" contains "api").
+_CANDIDATE_WORDS = ("pass", "pwd", "secret", "token", "api", "credential", "auth", "private")
 _DETECT_SECRETS_KINDS: dict[str, str] = {
     "Artifactory Credentials": "artifactory_token",
     "AWS Access Key": "aws_access_key_id",
@@ -112,6 +114,10 @@ def _load_plugins() -> _Plugins:
 
 
 def plugin_hits(text: str) -> Iterable[Hit]:
+    if _LONG_TOKEN.search(text) is None:  # no line can hold a candidate (a cheaper look)
+        lowered = text.lower()
+        if not any(word in lowered for word in _CANDIDATE_WORDS):
+            return
     offset = 0
     plugins: _Plugins | None = None
     for line in text.splitlines(keepends=True):

@@ -18,13 +18,12 @@ can tell two secrets apart and cache keys stay stable.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quantumlayer_nb._env import env_values
 from quantumlayer_nb.safety._secret_plugins import PLACEHOLDER_VALUES, Hit, plugin_hits
 
 __all__ = [
@@ -200,13 +199,21 @@ _OWN_PATTERNS: tuple[tuple[str, re.Pattern[str], int, int, tuple[str, ...]], ...
 _OWN_IGNORE_CASE = tuple(bool(pattern.flags & re.IGNORECASE) for _, pattern, *_ in _OWN_PATTERNS)
 
 
+# Any pattern's needle, in any case: one look rules out most texts at once.
+_ANY_NEEDLE = tuple(sorted({n.lower() for *_, needles in _OWN_PATTERNS for n in needles}))
+
+
 def _own_hits(text: str) -> Iterable[Hit]:
-    lowered: str | None = None
+    lowered = text.lower()
+    for needle in _ANY_NEEDLE:
+        if needle in lowered:
+            break
+    else:
+        return
     for (kind, pattern, group, priority, needles), ignore_case in zip(
         _OWN_PATTERNS, _OWN_IGNORE_CASE, strict=True
     ):
         if ignore_case:
-            lowered = lowered if lowered is not None else text.lower()
             if not any(needle in lowered for needle in needles):
                 continue
         elif not any(needle in text for needle in needles):
@@ -223,24 +230,12 @@ def _own_hits(text: str) -> Iterable[Hit]:
 
 
 # --- merging and redaction -----------------------------------------------------------------
-# The bytes environment (POSIX) answers a lookup without encoding the name and decoding the
-# value: this runs twice per call for every configured key variable.
-_ENVB: Any = getattr(os, "environb", None)
-
-
-def _env_value(name: str) -> str:
-    if _ENVB is None:
-        return os.environ.get(name, "")
-    raw = _ENVB.get(name.encode())
-    return "" if raw is None else os.fsdecode(raw)
-
-
 def _env_hits(env_vars: Sequence[str]) -> Callable[[str], Iterable[Hit]]:
-    values = []
-    for name in env_vars:
-        value = _env_value(name).strip()
-        if len(value) >= MIN_ENV_VALUE_CHARS:
-            values.append(value)
+    values = [  # runs twice per call over every configured key variable
+        value
+        for raw in env_values(tuple(env_vars))
+        if len(value := raw.strip()) >= MIN_ENV_VALUE_CHARS
+    ]
 
     def hits(text: str) -> Iterable[Hit]:
         for value in values:
