@@ -2,8 +2,8 @@
 
 Each figure is printed next to its anchor, measured in the same run:
 
-1. Added time per call: qlayer.generate (cache off) over litellm.completion, p50; anchor
-   litellm.Router. Target <= 0.5 ms.
+1. Added time per call: qlayer.generate (cache off) over litellm.completion, measured as
+   overhead.py does; anchor litellm.Router. Target <= 0.5 ms.
 2. Cache: exact hit p50 (target <= 0.2 ms) and semantic hit p50 with 10,000 entries
    (target <= 2 ms); anchor: a live call.
 3. Batch: 1,000 requests, server latency 200 ms, concurrency 100 with generate_many
@@ -61,34 +61,30 @@ def project(url: str, extra: str = "") -> Path:
 
 
 def overhead(url: str, calls: int) -> None:
+    """The method of overhead.py: the same request from every contender, blocks of 20
+    interleaved, and the median over rounds of the per-round differences."""
+    from overhead import PROMPT, measure_interleaved, paired_added, same_request
+
     import quantumlayer_nb as qlayer
     from quantumlayer_nb.llm._lazy import litellm_module
 
     litellm = litellm_module()
     project(url)
+    messages = same_request()
     kwargs = {"model": "openai/gpt-4o-mini", "api_base": url, "api_key": "x",
-              "messages": MESSAGES, "max_retries": 0}
+              "messages": messages, "max_retries": 0}
     router = litellm.Router(model_list=[{"model_name": "m", "litellm_params": {
         k: v for k, v in kwargs.items() if k != "messages"}}], num_retries=0)
-    for _ in range(20):  # warm every path
-        litellm.completion(**kwargs)
-        router.completion(model="m", messages=MESSAGES)
-        qlayer.generate("print a greeting", cache=False)
-    samples: dict[str, list[float]] = {"raw": [], "router": [], "ours": []}
-    contenders: dict[str, Callable[[], object]] = {
-        "raw": lambda: litellm.completion(**kwargs),
-        "router": lambda: router.completion(model="m", messages=MESSAGES),
-        "ours": lambda: qlayer.generate("print a greeting", cache=False),
-    }
-    for _ in range(calls):  # interleaved, so drift in the machine's load hits all alike
-        for name, call in contenders.items():
-            started = time.perf_counter()
-            call()
-            samples[name].append((time.perf_counter() - started) * 1000)
-    base, ours, routed = (statistics.median(samples[k]) for k in ("raw", "ours", "router"))
-    print(f"[1] litellm.completion p50 {base:.3f} ms | qlayer.generate (cache off) "
-          f"{ours:.3f} ms -> added {ours - base:+.3f} ms (target <= 0.5) | litellm.Router "
-          f"added {routed - base:+.3f} ms")
+    samples = measure_interleaved({
+        "litellm.completion": lambda: litellm.completion(**kwargs),
+        "litellm.Router": lambda: router.completion(model="m", messages=messages),
+        "qlayer.generate": lambda: qlayer.generate(PROMPT, cache=False),
+    }, calls)
+    base = statistics.median(samples["litellm.completion"])
+    ours = paired_added(samples, "qlayer.generate", "litellm.completion")
+    routed = paired_added(samples, "litellm.Router", "litellm.completion")
+    print(f"[1] litellm.completion p50 {base:.3f} ms | qlayer.generate (cache off) added "
+          f"{ours:+.3f} ms (target <= 0.5) | litellm.Router added {routed:+.3f} ms")
 
 
 def cache(url: str, calls: int, semantic: bool) -> None:

@@ -87,7 +87,8 @@ def _prepare(
         raise RequestError(f"timeout={timeout} must be a positive number of seconds.")
     meta = dict(metadata or {})
     try:
-        json.dumps(meta)
+        if meta:
+            json.dumps(meta)
     except (TypeError, ValueError) as exc:
         raise RequestError(f"metadata must be JSON-serialisable ({exc}).") from exc
     if context is None or isinstance(context, str):

@@ -9,7 +9,10 @@ litellm spends a few milliseconds of CPU per call, so one process saturates one 
 before 100 concurrent calls saturate a server: ``generate_many`` spreads large batches over
 worker processes (``concurrent.futures``; any ``Executor``, e.g. a Dask client's
 ``get_executor()``, can be passed instead), each running an event loop with its share of
-the concurrency and of each deployment's rate limits.
+the concurrency and of each deployment's rate limits. Each of a process's ``concurrency``
+slots takes the next item when its last one ends; workers this process forks take them from
+one list shared at fork, so the one that gets more CPU does more. Starts are spaced by the
+CPU one call takes (:class:`_Pacer`), so the calls do not travel in waves.
 
 The workers are forked from this process after it has loaded everything a call needs
 (litellm, the pipeline, the safety model): a child that had to import them itself would
