@@ -263,6 +263,7 @@ def _finished(journal: Path) -> dict[int, Result]:
 # position in the list of items to do, so a worker that gets more CPU takes more items and
 # both finish together (a fixed half each left one idle while the other still had work).
 _shared: tuple[Any, list[tuple[int, str]]] | None = None
+_fork_lock = threading.Lock()
 
 
 def _shared_source() -> ItemSource:
@@ -403,19 +404,26 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
     own = executor is None
     fork = multiprocessing.get_context("fork")
     parts: list[list[tuple[int, str]] | None]
-    if own:  # our children take items from one shared list as they go
-        _shared = (fork.Value("q", 0), todo)
+    # Our children take items from one shared list as they go (its position lives in shared
+    # memory, held here until the batch ends); another machine's workers get a fixed share.
+    position = fork.Value("q", 0) if own else None
+    if own:
         parts = [None] * min(workers, len(todo))
-    else:  # another machine's workers get a fixed share each
+    else:
         parts = [part for part in (todo[w::workers] for w in range(workers)) if part]
     pool = executor or ProcessPoolExecutor(workers, mp_context=fork)
     gc.freeze()  # the children inherit these objects: keep the collector off their pages
     try:
-        futures: list[Future[dict[int, Result]]] = [
-            pool.submit(_worker, part, share, str(journal), 1 / workers, kwargs)
-            for part in parts
-        ]
-        gc.unfreeze()  # ProcessPoolExecutor forks its workers on the first submit
+        with _fork_lock:  # another thread's batch must not swap the list under this fork
+            _shared = (position, todo) if own else None
+            try:
+                futures: list[Future[dict[int, Result]]] = [
+                    pool.submit(_worker, part, share, str(journal), 1 / workers, kwargs)
+                    for part in parts
+                ]  # the pool forks all its workers on the first submit: they have the list
+            finally:
+                _shared = None
+        gc.unfreeze()
         while on_progress is not None and not all(f.done() for f in futures):
             time.sleep(0.05)  # progress comes from the journal the workers append to
             fresh, offset = _read_journal(journal, offset)
@@ -428,7 +436,6 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
                 report(index, result)
     finally:
         gc.unfreeze()
-        _shared = None
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
     return [done[i] for i in range(total)]

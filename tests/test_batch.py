@@ -211,3 +211,26 @@ def test_forked_workers_share_the_items_and_do_each_once(
     from quantumlayer_nb import _batch
 
     assert _batch._shared is None  # cleared once the workers are done
+
+
+def test_two_threads_fork_their_own_batches(loop_project: Path,
+                                            loopback_server: LoopbackServer) -> None:
+    import threading
+
+    for i in range(24):
+        loopback_server.add_rule(f"left {i}$", f"L{i}")
+        loopback_server.add_rule(f"right {i}$", f"R{i}")
+    out: dict[str, list[object]] = {}
+
+    def run(side: str) -> None:
+        out[side] = generate_many([f"{side} {i}" for i in range(24)], concurrency=4, workers=2,
+                                  format="text", cache=False)
+
+    threads = [threading.Thread(target=run, args=(side,)) for side in ("left", "right")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for side, mark in (("left", "L"), ("right", "R")):
+        assert [getattr(r, "text", r) for r in out[side]] == [f"{mark}{i}" for i in range(24)]
+    assert loopback_server.request_count == 48

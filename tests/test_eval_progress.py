@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,15 @@ def four_task_suite() -> Suite:
         suite.add(f"Write {name}(x), the {name.replace('_', ' ')} of x.",
                   f"assert {name}(3) == {expected}", id=name)
     return suite
+
+
+@pytest.fixture(autouse=True)
+def interruptible() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt, as in a terminal or a kernel, even when the test run
+    inherited SIGINT ignored (a shell starts background jobs that way)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture
