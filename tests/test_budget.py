@@ -168,3 +168,32 @@ def test_budget_set_without_tomlkit_appends_a_table(
     assert get_settings().budgets[0].name == "coder"
     with pytest.raises(ValueError, match="pip install tomlkit"):
         set_budget("route", "coder", 4.0)
+
+
+OPEN_AT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from quantumlayer_nb.routing import budget
+    start = float(sys.argv[2])
+    time.sleep(max(0.0, start - time.time() - 0.02))
+    while time.time() < start:  # the last 20 ms spinning: all begin within a microsecond
+        pass
+    for folder in sys.argv[3:]:
+        budget._connect(Path(sys.argv[1]) / folder)
+    print("ok")
+""")
+
+
+def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> None:
+    import time
+
+    folders = [f"project-{i}" for i in range(12)]  # each a new store, opened by all at once
+    start = time.time() + 3.0  # after every interpreter has started
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(tmp_path), str(start),
+                               *folders], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    outcomes = [p.communicate(timeout=120) for p in procs]
+    assert [out.strip() for out, _ in outcomes] == ["ok"] * 4, [err for _, err in outcomes]
+    for folder in folders:
+        mode = budget._connect(tmp_path / folder).execute("PRAGMA journal_mode").fetchone()
+        assert mode[0] == "wal"

@@ -194,3 +194,45 @@ def test_compaction_leaves_running_writers_alone(tmp_path: Path, kernel: Kernel)
     assert ResponseCache(tmp_path, CacheConfig()).compact() == (2, 2)
     assert len(list((tmp_path / "cache").glob("*.jsonl"))) == 2
     assert kernel.ask("get", ["plot revenue by month"])[0]["kind"] == "exact"
+
+
+def test_a_cache_opened_over_many_finished_segments_folds_them_in_the_background(
+        tmp_path: Path) -> None:
+    for prompt, reply in (("plot revenue", "old"), ("plot revenue", "new"), ("plot cost", "c")):
+        store_in_a_finished_process(tmp_path, prompt, reply)
+    cache = ResponseCache(tmp_path, CacheConfig(compact_after_segments=3))
+    assert cache.compaction is not None
+    cache.compaction.join(timeout=60)
+    assert len(list((tmp_path / "cache").glob("*.jsonl"))) == 1
+    messages = [{"role": "user", "content": "plot revenue"}]
+    reread = ResponseCache(tmp_path, CacheConfig(compact_after_segments=3))
+    assert reread.compaction is None  # one segment now: nothing to fold
+    key = reread.request_key(model="m", messages=messages, params={}, scope="p")
+    hit = reread.lookup(key, messages=messages, params={}, scope="p", model="m")
+    assert hit is not None
+    assert hit.text == "new"
+
+
+def test_no_background_compaction_below_the_threshold_or_when_off(tmp_path: Path) -> None:
+    store_in_a_finished_process(tmp_path, "plot cost", "c")
+    store_in_a_finished_process(tmp_path, "plot profit", "p")
+    assert ResponseCache(tmp_path, CacheConfig(compact_after_segments=3)).compaction is None
+    assert ResponseCache(tmp_path, CacheConfig(compact_after_segments=0)).compaction is None
+    assert len(list((tmp_path / "cache").glob("*.jsonl"))) == 2
+
+
+def test_compaction_removes_folds_abandoned_long_ago_only(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store_in_a_finished_process(tmp_path, "plot cost", "c")
+    folder = tmp_path / "cache"
+    stale = folder / "20260101T000000-host-1-abcdef.jsonl.tmp"
+    fresh = folder / "20260101T000000-host-2-abcdef.jsonl.tmp"
+    for path in (stale, fresh):
+        path.write_text('{"half": "written"')
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    ResponseCache(tmp_path, CacheConfig()).compact()
+    assert not stale.exists()
+    assert fresh.exists()  # a compaction may still be writing it

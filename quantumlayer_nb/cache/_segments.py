@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import time
 import warnings
 from collections.abc import Collection
 from datetime import datetime, timezone
@@ -178,6 +179,19 @@ def read_new_entries(
     return found, updated
 
 
+_ABANDONED_FOLD_S = 3600.0
+
+
+def _remove_abandoned_folds(folder: Path) -> None:
+    """Remove folded files a compaction left half-written (killed before its rename)."""
+    cutoff = time.time() - _ABANDONED_FOLD_S
+    for entry in os.scandir(folder):
+        if entry.name.endswith(SEGMENT_SUFFIX + ".tmp"):
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+
+
 def compact(folder: Path, *, not_before: float | None, max_entries: int) -> tuple[int, int]:
     """Fold the segments of finished writers into one, dropping replaced and expired entries.
 
@@ -201,6 +215,7 @@ def compact(folder: Path, *, not_before: float | None, max_entries: int) -> tupl
         names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(SEGMENT_SUFFIX))
     except FileNotFoundError:
         return 0, 0
+    _remove_abandoned_folds(folder)
     done = [n for n in names if writer_alive(n[: -len(SEGMENT_SUFFIX)]) is False]
     if len(done) < 2:
         return 0, 0

@@ -34,6 +34,12 @@ class CacheConfig(BaseModel):
         default=True,
         description="Record every answer (in every mode, off included) so replay works later.",
     )
+    compact_after_segments: int = Field(
+        default=32,
+        ge=0,
+        description="When a process opens the cache and finds at least this many segment "
+        "files, it folds the finished writers' ones in a background thread (0: never).",
+    )
     refresh_interval_s: float = Field(
         default=0.05,
         ge=0,

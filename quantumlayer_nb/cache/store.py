@@ -9,6 +9,7 @@ one ``stat`` per segment when nothing changed). See ``docs/cache.md``.
 from __future__ import annotations
 
 import base64
+import multiprocessing
 import os
 import threading
 import time
@@ -19,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quantumlayer_nb.cache._request import describe, exact_key, prompt_excerpt
-from quantumlayer_nb.cache._segments import SegmentWriter, cache_dir, compact, read_new_entries
+from quantumlayer_nb.cache._segments import (
+    SEGMENT_SUFFIX,
+    SegmentWriter,
+    cache_dir,
+    compact,
+    read_new_entries,
+)
 from quantumlayer_nb.cache.embed import Embedder, default_embedder
 from quantumlayer_nb.cache.index import VectorIndex
 from quantumlayer_nb.cache.models import CacheConfig, CacheMode
@@ -116,6 +123,7 @@ class ResponseCache:
         self._cursor: dict[str, int] = {}
         self._last_refresh = float("-inf")
         self._server: QdrantServerIndex | None = None
+        self.compaction: threading.Thread | None = self._compact_when_many_segments()
 
     def update_config(self, config: CacheConfig) -> None:
         """Use ``config`` from now on (TTL, cap, threshold, mode defaults, server)."""
@@ -282,6 +290,40 @@ class ResponseCache:
         config = self.config
         not_before = time.time() - config.ttl_s if config.ttl_s else None
         return compact(self.folder, not_before=not_before, max_entries=config.max_entries)
+
+    def _compact_when_many_segments(self) -> threading.Thread | None:
+        """Start folding finished segments in the background when they have piled up.
+
+        Every process writes its own segment, so a project that runs many kernels and
+        pipelines gathers many files; the first process to open the cache after
+        ``compact_after_segments`` of them folds the finished ones. Worker processes of a
+        batch never do (their CPU belongs to the batch).
+        """
+        limit = self.config.compact_after_segments
+        if limit == 0 or multiprocessing.parent_process() is not None:
+            return None
+        try:
+            count = sum(1 for e in os.scandir(self.folder) if e.name.endswith(SEGMENT_SUFFIX))
+        except OSError:
+            return None
+        if count < limit:
+            return None
+        thread = threading.Thread(target=self._compact_quietly, name="qlayer-cache-compact",
+                                  daemon=True)
+        thread.start()
+        return thread
+
+    def _compact_quietly(self) -> None:
+        from quantumlayer_nb.observability import get_logger
+
+        logger = get_logger(__name__)
+        try:
+            folded, kept = self.compact()
+        except (OSError, ValueError) as exc:  # a full disk, a folder gone: try next time
+            logger.warning("Cache compaction in %s stopped: %s", self.folder, exc)
+            return
+        logger.info("Cache compaction in %s: %d segments folded, %d entries kept",
+                    self.folder, folded, kept)
 
     def close(self) -> None:
         """Close this process's segment (the next store opens a new one)."""

@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import sqlite3
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,14 +104,38 @@ def _period(config: BudgetConfig, now: dt.datetime) -> tuple[str, str | None]:
 _local = threading.local()
 
 
+_BUSY_S = 30.0
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Put the store in WAL mode, waiting while another process does the same.
+
+    Two processes that open a new store at once both ask for WAL; the switch needs the
+    database to itself, and sqlite answers the loser "database is locked" at once instead of
+    waiting out the busy timeout. The switch is made once per store, so waiting costs only
+    the first call of a new project.
+    """
+    deadline = time.monotonic() + _BUSY_S
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def _connect(data_dir: Path) -> sqlite3.Connection:
     cache: dict[tuple[int, Path], sqlite3.Connection] = getattr(_local, "connections", None) or {}
     _local.connections = cache
     conn = cache.get((os.getpid(), data_dir))  # a forked child opens its own connection
     if conn is None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(data_dir / "budgets.sqlite", timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn = sqlite3.connect(data_dir / "budgets.sqlite", timeout=_BUSY_S, isolation_level=None)
+        _switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
         cache[(os.getpid(), data_dir)] = conn
