@@ -152,3 +152,33 @@ def test_reading_and_verifying_while_processes_write_finds_no_damage(tmp_path: P
             checks += 1
     assert [w.wait(timeout=60) for w in writers] == [0, 0]
     assert verify(tmp_path).findings == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_head_of_a_killed_writer_is_on_disk(tmp_path: Path) -> None:
+    """The head is updated through a shared mapping: it must outlive its process."""
+    from quantumlayer_nb.ledger._chain import HeadRecord
+
+    writer = _run(BIG_LINES_SCRIPT, tmp_path, 1000)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = _segments(tmp_path)
+        if found and found[0].stat().st_size > 200_000:
+            break
+        time.sleep(0.01)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=10)
+    (segment,) = _segments(tmp_path)
+    head = HeadRecord.read(segment.with_suffix(".head"))
+    assert head is not None
+    lines = segment.read_bytes().split(b"\n")
+    complete = [line for line in lines[:-1] if line]
+    # Killed between a line and its head update, the head may be one event behind.
+    assert head.seq in (len(complete) - 1, len(complete) - 2)
+    assert head.size <= segment.stat().st_size
+    assert report_ok_or_only_unclosed(tmp_path)
+
+
+def report_ok_or_only_unclosed(folder: Path) -> bool:
+    report = verify(folder)
+    return report.ok and not {f.kind for f in report.findings} & DAMAGE

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import mmap
 import os
 import platform
 import secrets
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from quantumlayer_nb._ids import new_id
 from quantumlayer_nb.errors import LedgerError
 from quantumlayer_nb.ledger._chain import (
+    HEAD_SIZE,
     HEAD_SUFFIX,
     OPEN_SEGMENTS,
     SEGMENT_SUFFIX,
@@ -177,6 +179,7 @@ class Ledger:
         self._pid = os.getpid()
         self._fd: int | None = None
         self._head_fd: int | None = None
+        self._head_map: mmap.mmap | None = None
         self._segment: str | None = None
         self._path: Path | None = None
         self._seq = 0
@@ -263,7 +266,11 @@ class Ledger:
             while written < len(line):  # only on a full disk or a signal: finish the line
                 written += os.write(self._fd, line[written:])
             self._size += written
-            HeadRecord(self._seq, digest, self._size).write(self._head_fd)
+            head = HeadRecord(self._seq, digest, self._size)
+            if self._head_map is not None:  # a copy into the page cache: no system call
+                self._head_map[:] = head.encode()
+            else:
+                head.write(self._head_fd)
             if self.fsync_interval_s <= 0:
                 os.fsync(self._fd)
         except OSError as err:
@@ -301,6 +308,7 @@ class Ledger:
                 "Check that the data folder exists and is writable."
             ) from err
         self._fd, self._head_fd, self._segment, self._path = fd, head_fd, segment, path
+        self._head_map = _map_head(head_fd)
         OPEN_SEGMENTS.add(segment)
         self._seq, self._last_hash, self._size = 0, genesis_hash(segment), 0
         self._write(
@@ -368,6 +376,8 @@ class Ledger:
     def _abandon_segment(self) -> None:
         """Close this process's descriptors; the next append opens a fresh segment."""
         self._stop.set()
+        _unmap(self._head_map)
+        self._head_map = None
         for fd in (self._fd, self._head_fd):
             if fd is not None:
                 with contextlib.suppress(OSError):
@@ -380,6 +390,7 @@ class Ledger:
     def _forget_parent_segment(self) -> None:
         """In a forked child: drop the parent's segment (never write to it) and start afresh."""
         self._lock = threading.Lock()  # the parent's lock may have been held at fork time
+        _unmap(self._head_map)  # this process's view of the parent's head: never write it
         for fd in (self._fd, self._head_fd):
             if fd is not None:
                 with contextlib.suppress(OSError):
@@ -395,6 +406,25 @@ class Ledger:
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.data_dir)!r}, segment={self._segment!r}, next_seq={self._seq})"
+
+
+def _map_head(head_fd: int) -> mmap.mmap | None:
+    """Map the head file, so each event updates it without a system call.
+
+    A write through a shared mapping lands in the page cache as ``pwrite`` does: it
+    survives the process being killed, and ``fsync`` of the descriptor flushes it. Where
+    mapping fails, the head is written with ``pwrite``.
+    """
+    try:
+        return mmap.mmap(head_fd, HEAD_SIZE)
+    except (OSError, ValueError):
+        return None
+
+
+def _unmap(head_map: mmap.mmap | None) -> None:
+    if head_map is not None:
+        with contextlib.suppress(OSError, ValueError, BufferError):
+            head_map.close()
 
 
 def _process_facts() -> dict[str, Any]:
