@@ -29,7 +29,9 @@ __all__ = [
     "generate_many",
     "get_settings",
     "load_ipython_extension",
+    "record",
     "register_check",
+    "run_notebook",
     "unload_ipython_extension",
     "usage",
 ]
@@ -51,6 +53,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "generate": ("quantumlayer_nb._api", "generate"),
     "get_settings": ("quantumlayer_nb.config", "get_settings"),
     "usage": ("quantumlayer_nb._usage", "usage"),
+    "record": ("quantumlayer_nb.pipelines.recorded", "record"),
+    "run_notebook": ("quantumlayer_nb.pipelines.runs", "run_notebook"),
 }
 
 if TYPE_CHECKING:
@@ -61,6 +65,8 @@ if TYPE_CHECKING:
     from quantumlayer_nb.config import Settings, configure, get_settings
     from quantumlayer_nb.eval import EvalReport, aevaluate, evaluate
     from quantumlayer_nb.generation import Generation
+    from quantumlayer_nb.pipelines.recorded import record
+    from quantumlayer_nb.pipelines.runs import run_notebook
     from quantumlayer_nb.routing.cascade import CascadeReport, register_check
 
 
@@ -92,3 +98,8 @@ def unload_ipython_extension(ipython: Any) -> None:
     from quantumlayer_nb.jupyter.magics import unload
 
     unload(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Where jupyter_server finds the sidebar's API (this imports nothing)."""
+    return [{"module": "quantumlayer_nb.jupyter.server"}]

@@ -10,27 +10,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Literal, overload
 
 from quantumlayer_nb._context import compose_user_message, describe_context
 from quantumlayer_nb._ids import new_id
 from quantumlayer_nb.config import get_settings
-from quantumlayer_nb.errors import (
-    PolicyViolation,
-    ProviderError,
-    ProviderUnavailable,
-    RequestError,
-)
+from quantumlayer_nb.errors import PolicyViolation, RequestError
 from quantumlayer_nb.generation import Format, Generation
-from quantumlayer_nb.llm import client
 from quantumlayer_nb.observability import response_attributes, span, telemetry_enabled
 from quantumlayer_nb.routing import _cachelink as _cachelink
 from quantumlayer_nb.routing import projects as projects
 from quantumlayer_nb.routing import router as router
-from quantumlayer_nb.routing.models import ProjectConfig
-from quantumlayer_nb.routing.pipeline import (
+from quantumlayer_nb.routing import streaming as streaming
+from quantumlayer_nb.routing.calls import (
     NO_OPTIONS,
     Call,
     Check,
@@ -41,11 +34,8 @@ from quantumlayer_nb.routing.pipeline import (
     fail,
     route,
     run_cascade,
-    stream_candidates,
-    stream_done,
-    stream_failed,
-    stream_params,
 )
+from quantumlayer_nb.routing.models import ProjectConfig
 from quantumlayer_nb.routing.resolve import check_credentials
 from quantumlayer_nb.safety.policy import check_outgoing
 
@@ -75,22 +65,9 @@ def _prepare(
     options: Options | None = None,
 ) -> Call:
     opts = options or NO_OPTIONS
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise RequestError("The prompt is empty. Say what the code should do, in plain language.")
-    if format not in _FORMATS:
-        raise RequestError(f"format={format!r} is not one of {', '.join(_FORMATS)}.")
-    if temperature is not None and not 0 <= temperature <= 2:
-        raise RequestError(f"temperature={temperature} is outside 0..2. Use 0 for repeatable code.")
-    if max_tokens is not None and max_tokens <= 0:
-        raise RequestError(f"max_tokens={max_tokens} must be a positive number of tokens.")
-    if timeout is not None and timeout <= 0:
-        raise RequestError(f"timeout={timeout} must be a positive number of seconds.")
-    meta = dict(metadata or {})
-    try:
-        if meta:
-            json.dumps(meta)
-    except (TypeError, ValueError) as exc:
-        raise RequestError(f"metadata must be JSON-serialisable ({exc}).") from exc
+    from quantumlayer_nb._validate import check_request  # types, ranges, text; metadata redacted
+
+    meta = check_request(prompt, format, temperature, max_tokens, timeout, metadata, system)
     if context is None or isinstance(context, str):
         context_text = context or None
     elif isinstance(context, Mapping):
@@ -109,18 +86,20 @@ def _prepare(
     if project is not None:
         settings = projects.with_project_budget(settings, project)
     params = {"temperature": temperature, "max_tokens": max_tokens, "timeout": timeout}
+    total_s = timeout or settings.timeout
     call = Call(
         settings=settings,
         plan=plan,
         messages=[],
-        params={**params, "timeout": timeout or settings.timeout},
+        params={**params, "timeout": total_s},
         format=format,  # type: ignore[arg-type]  # checked against _FORMATS above
         prompt_hash="",
         call_id=new_id(),
         metadata=meta,
         tag=tag,
         check=opts.check,
-        use_cache=opts.cache,
+        use_cache=opts.cache is not False,
+        semantic=opts.cache != "exact",
         project=project,
     )
     if project is not None:
@@ -173,7 +152,7 @@ def generate(
     metadata: Mapping[str, Any] | None = ...,
     check: Check | None = ...,
     tag: str | None = ...,
-    cache: bool = ...,
+    cache: bool | Literal["exact"] = ...,
 ) -> Generation: ...
 @overload
 def generate(
@@ -190,7 +169,7 @@ def generate(
     metadata: Mapping[str, Any] | None = ...,
     check: Check | None = ...,
     tag: str | None = ...,
-    cache: bool = ...,
+    cache: bool | Literal["exact"] = ...,
 ) -> GenerationStream: ...
 def generate(
     prompt: str,
@@ -206,7 +185,7 @@ def generate(
     metadata: Mapping[str, Any] | None = None,
     check: Check | None = None,
     tag: str | None = None,
-    cache: bool = True,
+    cache: bool | Literal["exact"] = True,
 ) -> Generation | GenerationStream:
     """Turn a request in plain language into code (or text) with an LLM.
 
@@ -223,13 +202,17 @@ def generate(
         stream: Return a :class:`GenerationStream` that yields text as it arrives.
         temperature: Sampling temperature, 0..2.
         max_tokens: Cap on completion tokens.
-        timeout: Total timeout in seconds.
+        timeout: Seconds the whole call may take: every attempt, retry, fallback and
+            backoff wait, and for a stream every gap between pieces (default: the
+            ``timeout`` setting, 120 s). When it runs out: :class:`ProviderTimeout`.
         metadata: JSON-serialisable data kept on the ledger with the call.
         check: On a ``cascade`` route, ``check(generation) -> bool`` decides whether a
             stage's answer is good enough or the next, stronger stage is tried.
         tag: What kind of request this is (``quality`` routes read pass rates per tag);
             default: the first of ``metadata["tags"]``.
-        cache: False to neither read nor write the response cache for this call.
+        cache: False to neither read nor write the response cache for this call;
+            ``"exact"`` to accept exact matches only (no semantic match). In cache mode
+            ``replay`` the store answers whatever this says, and nothing else does.
 
     Returns:
         A :class:`Generation`: text, code, model served, tokens, cost, latency, call id.
@@ -286,7 +269,7 @@ async def agenerate(
     metadata: Mapping[str, Any] | None = ...,
     check: Check | None = ...,
     tag: str | None = ...,
-    cache: bool = ...,
+    cache: bool | Literal["exact"] = ...,
 ) -> Generation: ...
 @overload
 async def agenerate(
@@ -303,7 +286,7 @@ async def agenerate(
     metadata: Mapping[str, Any] | None = ...,
     check: Check | None = ...,
     tag: str | None = ...,
-    cache: bool = ...,
+    cache: bool | Literal["exact"] = ...,
 ) -> AsyncGenerationStream: ...
 async def agenerate(
     prompt: str,
@@ -319,7 +302,7 @@ async def agenerate(
     metadata: Mapping[str, Any] | None = None,
     check: Check | None = None,
     tag: str | None = None,
-    cache: bool = True,
+    cache: bool | Literal["exact"] = True,
 ) -> Generation | AsyncGenerationStream:
     """Async twin of :func:`generate`, with the same arguments and errors."""
     with span("qlayer.generate", **_span_attributes(model, temperature, max_tokens)) as current:
@@ -339,7 +322,11 @@ async def agenerate(
 
 
 class GenerationStream:
-    """Iterate for text deltas as they arrive; ``generation`` holds the result at the end."""
+    """Iterate for text deltas as they arrive; ``generation`` holds the result at the end.
+
+    The pieces are redacted before they are handed out (a tail that could still be part
+    of a secret is held back until it is known), so joined they equal ``generation.text``.
+    """
 
     def __init__(self, call: Call) -> None:
         self._call = call
@@ -348,37 +335,17 @@ class GenerationStream:
 
     def __iter__(self) -> Iterator[str]:
         if self._iterator is None:
-            self._iterator = self._run()
+            self._iterator = streaming.stream(self._call, self._finish)
         return self._iterator
 
-    def _run(self) -> Iterator[str]:
-        call = self._call
-        candidates = stream_candidates(call)
-        for i, cand in enumerate(candidates):
-            started, streamed = time.perf_counter(), False
-            try:
-                for item in client.stream(cand.target, call.messages,
-                                          stream_params(call, cand.target)):
-                    if isinstance(item, str):
-                        streamed = True
-                        yield item
-                    else:
-                        self.generation = stream_done(call, cand, item, started)
-                return
-            except ProviderError as exc:
-                if not stream_failed(call, cand, exc, started, streamed,
-                                     i == len(candidates) - 1):
-                    raise
-        error = ProviderUnavailable(f"No deployment of {call.plan.requested!r} can stream now "
-                                    "(circuits open). Retry later or add a deployment.")
-        fail(call, error)
-        raise error
+    def _finish(self, generation: Generation) -> None:
+        self.generation = generation
 
     def result(self) -> Generation:
         """Read the rest of the stream and return the :class:`Generation`."""
         for _ in self:
             pass
-        assert self.generation is not None  # set when the transport's final item arrives
+        assert self.generation is not None  # set when the stream ends
         return self.generation
 
 
@@ -392,31 +359,11 @@ class AsyncGenerationStream:
 
     def __aiter__(self) -> AsyncIterator[str]:
         if self._iterator is None:
-            self._iterator = self._run()
+            self._iterator = streaming.astream(self._call, self._finish)
         return self._iterator
 
-    async def _run(self) -> AsyncIterator[str]:
-        call = self._call
-        candidates = stream_candidates(call)
-        for i, cand in enumerate(candidates):
-            started, streamed = time.perf_counter(), False
-            try:
-                async for item in client.astream(cand.target, call.messages,
-                                                 stream_params(call, cand.target)):
-                    if isinstance(item, str):
-                        streamed = True
-                        yield item
-                    else:
-                        self.generation = stream_done(call, cand, item, started)
-                return
-            except ProviderError as exc:
-                if not stream_failed(call, cand, exc, started, streamed,
-                                     i == len(candidates) - 1):
-                    raise
-        error = ProviderUnavailable(f"No deployment of {call.plan.requested!r} can stream now "
-                                    "(circuits open). Retry later or add a deployment.")
-        fail(call, error)
-        raise error
+    def _finish(self, generation: Generation) -> None:
+        self.generation = generation
 
     async def result(self) -> Generation:
         """Read the rest of the stream and return the :class:`Generation`."""

@@ -40,8 +40,10 @@ from typing import Any
 from quantumlayer_nb.config import get_settings
 from quantumlayer_nb.errors import QLayerError, RequestError
 from quantumlayer_nb.generation import Generation
+from quantumlayer_nb.jobs import tracked
 
-__all__ = ["BatchCancelled", "ProgressCallback", "agenerate_many", "generate_many"]
+__all__ = ["BatchCancelled", "BatchInterrupted", "ProgressCallback", "agenerate_many",
+           "generate_many"]
 
 ProgressCallback = Callable[[int, int, "Generation | Exception"], None]
 Result = Generation | Exception
@@ -103,6 +105,33 @@ def _append(fd: int, index: int, result: Result) -> None:
 
 class BatchCancelled(QLayerError):
     """The batch was cancelled before this item started; run the batch again to finish it."""
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """The stop button (Ctrl-C) stopped a batch: no new call started after it.
+
+    The calls in flight finished and are in the batch's journal, so running the same batch
+    again answers them from it at no cost and does only the rest. A notebook shows the
+    one-line message instead of a traceback.
+
+    Attributes:
+        results: One :class:`Generation` or exception per prompt, in order; the items that
+            never started are :class:`BatchCancelled`.
+    """
+
+    def __init__(self, results: list[Result]) -> None:
+        self.results = results
+        self.finished = sum(1 for r in results if isinstance(r, Generation))
+        self.total = len(results)
+        super().__init__(
+            f"Batch interrupted: {self.finished} of {self.total} calls finished and are "
+            "recorded; no new call was started. Run the same batch again to resume: the "
+            "finished ones come from the batch journal at no cost. The results so far are "
+            "on this exception's .results (sys.last_value.results in a notebook)."
+        )
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
 
 
 ItemSource = Callable[[], "tuple[int, str] | None"]
@@ -208,6 +237,7 @@ def _check(prompts: Sequence[str], concurrency: int) -> None:
         raise RequestError(f"concurrency={concurrency} must be at least 1.")
 
 
+@tracked("batch")  # a job record the sidebar follows, and its cancel flag
 async def agenerate_many(
     prompts: Sequence[str],
     *,
@@ -243,15 +273,28 @@ async def agenerate_many(
 
     def tick(_: int, result: Result) -> None:
         nonlocal count
+        if isinstance(result, BatchCancelled):
+            return  # never started: not done, not failed; a re-run does it
         count += 1
         if on_progress is not None:
             on_progress(count, total, result)
 
+    _announce_job(on_progress)
     cancel = cancel_event or getattr(on_progress, "cancel_event", None)
     todo = [(i, p) for i, p in enumerate(prompts) if i not in done]
     done.update(await _run_items(_from_list(todo), concurrency, journal, generate_kwargs, tick,
                                  cancel))
+    if cancel is not None and cancel.is_set():
+        _finish(on_progress, "cancelled")  # a widget stops saying "running"
     return [done[i] for i in range(total)]
+
+
+def _announce_job(on_progress: Any) -> None:
+    """Tell a progress widget its job record's id, so its Cancel can go through the server."""
+    job_id = getattr(getattr(on_progress, "job", None), "id", None)
+    attach = getattr(on_progress, "attach_job", None)
+    if isinstance(job_id, str) and callable(attach):
+        attach(job_id)
 
 
 def _finished(journal: Path) -> dict[int, Result]:
@@ -285,6 +328,13 @@ def _worker(items: list[tuple[int, str]] | None, concurrency: int, journal: str,
     from quantumlayer_nb.routing.resilience import set_process_share
 
     set_process_share(share)
+    if items is None:
+        # One of our own forked workers: the stop button signals the whole process group,
+        # and the parent stops the batch by ending the shared list; the calls in flight
+        # here must finish and be journalled, not die with a KeyboardInterrupt.
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     take = _from_list(items) if items is not None else _shared_source()
     thresholds = gc.get_threshold()
     gc.set_threshold(_WORKER_GC_THRESHOLD, *thresholds[1:])
@@ -316,6 +366,7 @@ def _picklable(value: object) -> bool:
     return True
 
 
+@tracked("batch")
 def generate_many(
     prompts: Sequence[str],
     *,
@@ -354,23 +405,49 @@ def generate_many(
     if workers > 1 and not _picklable(generate_kwargs):
         workers = 1  # a lambda check= cannot travel to another process
     if workers <= 1 and executor is None:
-        return _run_coroutine(agenerate_many(prompts, concurrency=concurrency,
-                                             on_progress=on_progress, resume=resume,
-                                             cancel_event=cancel, **generate_kwargs))
+        cancel = cancel if cancel is not None else threading.Event()  # the stop button's
+        results = _run_interruptible(agenerate_many(
+            prompts, concurrency=concurrency, on_progress=on_progress, resume=resume,
+            cancel_event=cancel, **generate_kwargs), cancel, on_progress)
+        if cancel.is_set():
+            _finish(on_progress, "cancelled")
+        return results
     return _spread(prompts, concurrency, on_progress, max(1, workers), executor, resume,
                    generate_kwargs)
 
 
-def _run_coroutine(coroutine: Coroutine[Any, Any, list[Result]]) -> list[Result]:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    # Inside a running loop (a notebook cell): run it on a helper thread's loop.
-    from concurrent.futures import ThreadPoolExecutor
+def _finish(on_progress: Any, status: str) -> None:
+    finish = getattr(on_progress, "finish", None)
+    if callable(finish):
+        finish(status)
 
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+
+def _run_interruptible(coroutine: Coroutine[Any, Any, list[Result]], cancel: threading.Event,
+                       on_progress: Any) -> list[Result]:
+    """Run a batch on its own thread's event loop; the stop button stops it cleanly.
+
+    A KeyboardInterrupt (the stop button, Ctrl-C) reaches this thread, never the batch's:
+    it sets ``cancel``, so no new call starts, waits for the calls in flight to finish and
+    be journalled, and raises :class:`BatchInterrupted` with the results. A second one
+    stops waiting (the calls in flight still finish and are recorded in the background).
+    """
+    outcome: Future[list[Result]] = Future()
+
+    def run() -> None:
+        try:
+            outcome.set_result(asyncio.run(coroutine))
+        except BaseException as exc:  # handed to the waiting thread as it is
+            outcome.set_exception(exc)
+
+    thread = threading.Thread(target=run, name="qlayer-batch", daemon=True)
+    thread.start()
+    try:
+        return outcome.result()
+    except KeyboardInterrupt:
+        cancel.set()
+        _finish(on_progress, "cancelled")
+    results = outcome.result()  # the calls in flight finish; a second interrupt abandons
+    raise BatchInterrupted(results) from None
 
 
 def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallback | None,
@@ -424,12 +501,29 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
             finally:
                 _shared = None
         gc.unfreeze()
-        while on_progress is not None and not all(f.done() for f in futures):
-            time.sleep(0.05)  # progress comes from the journal the workers append to
-            fresh, offset = _read_journal(journal, offset)
-            for index, result in fresh.items():
-                report(index, result)
-        wait(futures)
+        interrupted = False
+        # A cancel from the sidebar or a widget (the job record's flag file): the shared list
+        # ends, the calls in flight finish; items not started come back as BatchCancelled.
+        flag = getattr(getattr(on_progress, "job", None), "cancel_flag", None)
+        try:
+            while on_progress is not None and not all(f.done() for f in futures):
+                time.sleep(0.05)  # progress comes from the journal the workers append to
+                fresh, offset = _read_journal(journal, offset)
+                for index, result in fresh.items():
+                    report(index, result)
+                if flag is not None and position is not None and flag.is_set():
+                    with position.get_lock():
+                        position.value = len(todo)
+                    flag = None
+            wait(futures)
+        except KeyboardInterrupt:
+            if position is None:  # another machine's workers: nothing to tell them
+                raise
+            with position.get_lock():  # the shared list ends here: no worker starts more
+                position.value = len(todo)
+            interrupted = True
+            _finish(on_progress, "cancelled")
+            wait(futures)  # the calls in flight finish and are journalled
         for future in futures:
             for index, result in future.result().items():
                 done[index] = result
@@ -438,4 +532,9 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
         gc.unfreeze()
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
-    return [done[i] for i in range(total)]
+    results = [done.get(i) or BatchCancelled(
+        f"Item {i} was not started: the batch was interrupted. Run the same batch again to "
+        "finish it; finished items are not paid for twice.") for i in range(total)]
+    if interrupted:
+        raise BatchInterrupted(results)
+    return results

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -168,29 +168,43 @@ def describe_context(variables: Mapping[str, object], *, max_chars: int = 2000) 
     """
     items = [(name, obj) for name, obj in variables.items() if _wanted(name, obj)]
 
-    def render(with_head: bool, max_columns: int) -> list[str]:
-        blocks = []
+    def render(with_head: bool, max_columns: int) -> Iterator[str]:
         for name, obj in items:
             if is_secret_name(name):
-                blocks.append(f"{name}: <redacted>")
+                yield f"{name}: <redacted>"
             elif _is_dataframe(obj):
-                blocks.append(
-                    _describe_dataframe(name, obj, with_head=with_head, max_columns=max_columns)
-                )
+                yield _describe_dataframe(name, obj, with_head=with_head, max_columns=max_columns)
             else:
-                blocks.append(_describe_value(name, obj))
-        return blocks
+                yield _describe_value(name, obj)
 
-    blocks = render(True, 10_000)
-    if len("\n".join(blocks)) > max_chars:
-        blocks = render(False, 10_000)
-    if len("\n".join(blocks)) > max_chars:
-        blocks = render(False, _MAX_COLUMNS_WHEN_SHORT)
+    def fit(blocks: Iterator[str]) -> tuple[list[str], bool]:
+        # Stop as soon as the text is too long: describing the rest would be thrown away,
+        # which made many variables cost quadratic time.
+        taken: list[str] = []
+        size = -1
+        for block in blocks:
+            taken.append(block)
+            size += len(block) + 1
+            if size > max_chars:
+                return taken, False
+        return taken, True
+
+    for with_head, max_columns in ((True, 10_000), (False, 10_000)):
+        blocks, complete = fit(render(with_head, max_columns))
+        if complete:
+            return "\n".join(blocks)
+    blocks, complete = fit(render(False, _MAX_COLUMNS_WHEN_SHORT))
     text = "\n".join(blocks)
-    while len(text) > max_chars and len(blocks) > 1:
+    if complete:
+        return text[:max_chars]
+    # Too long: keep the leading blocks that fit together with a line saying how many
+    # variables are left out (``blocks`` holds at most max_chars worth, so this is cheap).
+    while len(blocks) > 1:
         blocks.pop()
         left_out = len(items) - len(blocks)
         text = "\n".join([*blocks, f"… {left_out} more variables not shown"])
+        if len(text) <= max_chars:
+            break
     return text[:max_chars]
 
 

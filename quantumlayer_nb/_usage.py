@@ -23,6 +23,8 @@ def usage(
 
     Returns:
         A duckdb relation: ``.df()`` gives a pandas DataFrame, ``.show()`` prints it.
+        ``estimated_calls`` counts the calls whose tokens and cost are estimates (the
+        provider sent no usage); the sums include them as estimated.
     """
     from quantumlayer_nb.ledger import usage as ledger_usage
 

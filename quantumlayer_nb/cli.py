@@ -1,7 +1,9 @@
-"""The ``qlayer`` command line: generate, models, usage, doctor (``--json`` on each)."""
+"""The ``qlayer`` command line: generate, usage, doctor, eval (``--json`` on each); the
+feature commands (models, budget, audit, run, ...) join from their own modules."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -24,6 +26,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's own help layout: typer's rich panels print every flag with a type, as in
+    # `--json <bool>` and `--help <bool>`, which reads as if the flag took a value.
+    rich_markup_mode=None,
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -59,11 +64,95 @@ def _user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("quantumlayer_nb")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        from quantumlayer_nb import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"qlayer {_package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the version of quantumlayer_nb and exit."),
+    ] = False,
+) -> None:
+    """LLM-written notebook code you can trust: generate, route, evaluate, audit."""
+
+
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
-@app.command()
+NO_CODE_EXIT = 3
+"""Exit status of ``qlayer generate`` when a code request got no code back (for the offline
+``qlayer/recipes``: no recipe matches). 1 is a user or provider error, 0 success."""
+
+
+def _warm_up(model: str | None) -> None:
+    """Load what the first call would otherwise load inside its own timing.
+
+    The safety model and, when the request goes to ``qlayer/recipes``, the recipe index
+    are loaded side by side before the call starts, so the latency the footer and the
+    ledger record is the call's own. Problems are left for the call itself to report.
+    """
+    import threading
+
+    from quantumlayer_nb.config import get_settings
+
+    try:
+        settings = get_settings()
+        from quantumlayer_nb.routing.router import plan
+
+        candidates = plan(model, settings).candidates
+    except QLayerError:
+        return
+    jobs: list[Callable[[], object]] = []
+    if any(c.target.is_recipes for c in candidates):
+        from quantumlayer_nb.llm._recipe_index import get_index
+
+        jobs.append(get_index)
+    if getattr(settings.safety, "hap", "off") != "off":
+        try:
+            from quantumlayer_nb.safety.hap import load_hap_model
+        except ImportError:  # the safety model's loader moved: the call loads it itself
+            pass
+        else:
+            jobs.append(load_hap_model)
+
+    def run(job: Callable[[], object]) -> None:
+        with contextlib.suppress(Exception):  # the call itself reports any problem properly
+            job()
+
+    threads = [threading.Thread(target=run, args=(job,), daemon=True) for job in jobs[1:]]
+    for thread in threads:
+        thread.start()
+    if jobs:
+        run(jobs[0])
+    for thread in threads:
+        thread.join()
+
+
+@app.command(
+    epilog=(
+        f"Exit status: 0 with an answer (or an estimate); 1 on an error (bad value, unknown "
+        f"model, missing key, provider error); 2 on a malformed command line (unknown option, "
+        f"missing argument); {NO_CODE_EXIT} when code was asked for and none came back, or when "
+        "the offline qlayer/recipes found no recipe for the request (its answer then says so)."
+    )
+)
 @_user_errors
 def generate(
     prompt: Annotated[str, typer.Argument(help="What the code should do.")],
@@ -76,11 +165,21 @@ def generate(
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Cap on completion tokens.")] = None,
+    estimate: Annotated[
+        bool,
+        typer.Option("--estimate", help="Count the prompt's tokens with the model's tokenizer "
+                     "and print the cost range of the route; send nothing."),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Generate code (or text) from a request in plain language."""
+    if estimate:
+        _print_estimate(prompt, model, system, max_tokens, json_out)
+        return
     from quantumlayer_nb._api import generate as run
+    from quantumlayer_nb.config import RECIPES_MODEL
 
+    _warm_up(model)
     result = run(
         prompt,
         model=model,
@@ -89,41 +188,39 @@ def generate(
         temperature=temperature,
         max_tokens=max_tokens,
     )
+    from quantumlayer_nb.llm._recipe_answer import NO_MATCH_PREFIX
+
+    no_code = (result.format == "code" and result.code is None) or (
+        result.model_served == RECIPES_MODEL and result.text.startswith(NO_MATCH_PREFIX)
+    )
     if json_out:
         _print_json(result.model_dump(mode="json"))
-        return
-    typer.echo(str(result).rstrip("\n"))
-    if result.syntax_error:
-        typer.echo(f"warning: the code does not parse: {result.syntax_error}", err=True)
-    typer.echo(f"# {result.footer()} · call {result.call_id[:12]}", err=True)
+    else:
+        typer.echo(str(result).rstrip("\n"))
+        if result.syntax_error:
+            typer.echo(f"warning: the code does not parse: {result.syntax_error}", err=True)
+        typer.echo(f"# {result.footer()} · call {result.call_id[:12]}", err=True)
+    if no_code:
+        raise typer.Exit(NO_CODE_EXIT)
 
 
-@app.command()
-@_user_errors
-def models(json_out: JsonFlag = False) -> None:
-    """List the default model, aliases and deployments."""
-    from quantumlayer_nb.config import RECIPES_MODEL, get_settings
+def _print_estimate(prompt: str, model: str | None, system: str | None,
+                    max_tokens: int | None, json_out: bool) -> None:
+    """``generate --estimate``: what the request would cost on its route; nothing is sent."""
+    import dataclasses
 
-    settings = get_settings()
-    data = {
-        "default": settings.resolved_default(),
-        "aliases": settings.aliases,
-        "deployments": {
-            name: dep.model_dump(mode="json", exclude_defaults=True)
-            for name, dep in settings.deployments.items()
-        },
-        "builtin": [RECIPES_MODEL],
-    }
+    from quantumlayer_nb._estimate import estimate
+
+    found = estimate(prompt, model=model, system=system, max_tokens=max_tokens)
     if json_out:
-        _print_json(data)
-        return
-    typer.echo(f"default: {data['default']}")
-    for alias, target in settings.aliases.items():
-        typer.echo(f"alias       {alias} -> {target}")
-    for name, dep in settings.deployments.items():
-        where = f" @ {dep.api_base}" if dep.api_base else ""
-        typer.echo(f"deployment  {name}: {dep.model}{where}")
-    typer.echo(f"builtin     {RECIPES_MODEL} (offline retrieval over recipes; not an LLM)")
+        _print_json({"requested": found.requested, "low_usd": found.low_usd,
+                     "high_usd": found.high_usd, "line": found.line(), "sent": False,
+                     "deployments": [dataclasses.asdict(d) for d in found.deployments]})
+    else:
+        typer.echo(found.line())
+
+
+# `qlayer models` is added by routing/cli.py's register(), beside the settings it redacts.
 
 
 @app.command()
@@ -222,6 +319,8 @@ def eval_(
     except ValueError:
         raise typer.BadParameter(f"--k takes whole numbers like 1,10, not {k!r}") from None
     model_list = [m.strip() for m in (models or "").split(",") if m.strip()]
+    if not model_list and samples is None:
+        model_list = [get_settings().resolved_default()]  # as generate without -m
     code = eval_command(
         suite, model_list, n, k_values, samples, repair_rounds, json_out,
         data_dir=get_settings().data_path,
@@ -242,21 +341,34 @@ def _default_resolution(settings: Any) -> str:
 
 def _sandbox_report() -> dict[str, Any]:
     try:
-        from quantumlayer_nb.eval.sandbox import sandbox_capabilities
+        from quantumlayer_nb.eval.sandbox import sandbox_capabilities, what_a_sample_can_read
     except ImportError:
         return {"available": False, "why": "the evaluation sandbox is not installed"}
-    return dict(sandbox_capabilities())
+    # What a sample really reads here: a probe sample tries home, project, data, /etc/shadow.
+    reads = what_a_sample_can_read()
+    return {**sandbox_capabilities(), **{f"sample_{k}": v for k, v in reads.items()}}
+
+
+_registered = False
 
 
 def _register_optional_commands() -> None:
-    """Commands that live with their feature (eval, budget, audit) join when present."""
+    """Commands that live with their feature (eval, budget, models, audit) join when present.
+
+    Safe to call more than once: the commands join once."""
     import importlib
     import importlib.util
+
+    global _registered
+    if _registered:
+        return
+    _registered = True
 
     for module_name in (
         "quantumlayer_nb.eval.cli",
         "quantumlayer_nb.routing.cli",
         "quantumlayer_nb.ledger.cli",
+        "quantumlayer_nb.pipelines.cli",
     ):
         if importlib.util.find_spec(module_name) is None:
             continue
@@ -268,5 +380,8 @@ def _register_optional_commands() -> None:
 
 def main() -> None:
     """Entry point of the ``qlayer`` script."""
-    _register_optional_commands()
+    # `qlayer generate` needs none of the feature commands: importing them costs about a
+    # tenth of a second of an offline call that should take well under a second.
+    if sys.argv[1:2] != ["generate"]:
+        _register_optional_commands()
     app()

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
+import re
 import sys
 import threading
 import time
@@ -28,10 +30,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from quantumlayer_nb._env import env_get, env_names_with_prefix, env_size
+from quantumlayer_nb._settings_models import BudgetConfig, ProjectConfig, RouteConfig
 from quantumlayer_nb.cache.models import CacheConfig
 from quantumlayer_nb.errors import ConfigError
-from quantumlayer_nb.routing.models import BudgetConfig, ProjectConfig, RouteConfig
 from quantumlayer_nb.safety.policy import SafetyPolicy
+from quantumlayer_nb.safety.secrets import placeholder_for, redact_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,6 +49,7 @@ __all__ = [
     "find_project_root",
     "get_settings",
     "load_settings",
+    "redacted_view",
     "reset_configuration",
 ]
 
@@ -53,6 +57,11 @@ RECIPES_MODEL = "qlayer/recipes"
 """The built-in offline model: retrieval over the recipe library, not a language model."""
 
 CONFIG_FILE = "qlayer.toml"
+
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+"""The longest timeout accepted anywhere (a week): longer ones overflow the clocks they set."""
+MAX_NESTING = 32
+"""Configuration nested deeper than this is refused (no setting goes beyond a few levels)."""
 
 # Provider key variables and the model each one makes the default, in order of preference.
 _DEFAULT_MODEL_BY_KEY: tuple[tuple[str, str], ...] = (
@@ -87,13 +96,20 @@ class Deployment(_Strict):
     context_window: int | None = Field(
         default=None, gt=0, description="Max prompt tokens; default from litellm's model map."
     )
-    timeout: float | None = Field(default=None, gt=0, description="Total timeout in seconds.")
+    timeout: float | None = Field(
+        default=None, gt=0, le=MAX_TIMEOUT_S, description="Total timeout in seconds."
+    )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Extra keyword arguments passed to litellm as they are."
     )
-    connect_timeout: float | None = Field(default=None, gt=0, description="Connect timeout, s.")
+    connect_timeout: float | None = Field(
+        default=None, gt=0, le=MAX_TIMEOUT_S, description="Connect timeout, s."
+    )
     first_token_timeout: float | None = Field(
-        default=None, gt=0, description="Longest wait for the first streamed token, s."
+        default=None,
+        gt=0,
+        le=MAX_TIMEOUT_S,
+        description="Longest wait for the first streamed token, s.",
     )
     rpm: int | None = Field(default=None, gt=0, description="Requests per minute allowed.")
     tpm: int | None = Field(default=None, gt=0, description="Tokens per minute allowed.")
@@ -145,7 +161,15 @@ class Settings(_Strict):
         default=None, description="Extra recipe folder for qlayer/recipes (default: ./recipes)."
     )
     recipe_threshold: float | None = Field(default=None, ge=0, le=1)
-    timeout: float = Field(default=120.0, gt=0, description="Default total timeout in seconds.")
+    timeout: float = Field(
+        default=120.0, gt=0, le=MAX_TIMEOUT_S, description="Default total timeout in seconds."
+    )
+    confirm_above_usd: float | None = Field(
+        default=None,
+        ge=0,
+        description="The %%qlayer magic asks before sending a call estimated above this many "
+        "USD. None: never asks.",
+    )
     safety: SafetyPolicy = Field(
         default_factory=lambda: SafetyPolicy(),
         description="What is checked on prompts and responses (secrets, abuse, size).",
@@ -169,6 +193,46 @@ class Settings(_Strict):
             if os.environ.get(env_var):
                 return model
         return RECIPES_MODEL
+
+
+_SECRET_SETTING = re.compile(
+    r"(?i)(?:^|[_.\-])(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey"
+    r"|access[_-]?key|private[_-]?key|client[_-]?secret|credentials?|authorization)$"
+)
+
+
+def redacted_view(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON-ready data that is safe to print, log or show in a notebook.
+
+    Every value a secret could hide in is redacted: the value of a key named like one
+    (``params = {api_key = "..."}``, ``password``, ``token``, ...) is replaced by its
+    placeholder whatever it looks like, and every other text (``api_base`` URLs with a
+    password in them, headers, notes) goes through the secret scanner, which also replaces
+    the values of ``safety.key_env_vars``. Names of key variables (``api_key_env``) are kept:
+    they are not keys. Used by ``qlayer models`` and ``%qlayer config``.
+
+    Args:
+        settings: The settings to show.
+
+    Returns:
+        ``settings.model_dump(mode="json")`` with the secrets replaced by placeholders.
+    """
+    env_vars = tuple(settings.safety.key_env_vars)
+    data: dict[str, Any] = settings.model_dump(mode="json")
+
+    def clean(value: Any, key: str) -> Any:
+        if isinstance(value, str):
+            redacted = redact_text(value, env_vars)
+            if redacted == value and value and _SECRET_SETTING.search(key):
+                return placeholder_for("config_secret", value)  # a secret of no known shape
+            return redacted
+        if isinstance(value, dict):
+            return {name: clean(item, str(name)) for name, item in value.items()}
+        if isinstance(value, list):
+            return [clean(item, key) for item in value]
+        return value
+
+    return {name: clean(value, name) for name, value in data.items()}
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -195,16 +259,23 @@ def _read_text(path: Path) -> str:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    text = _read_text(path)
     try:
-        data: dict[str, Any] = tomllib.loads(_read_text(path))
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the syntax at that line.") from exc
+    except RecursionError:
+        raise ConfigError(
+            f"{path} nests arrays or tables too deeply to read (thousands of levels). No "
+            f"setting goes deeper than a few levels: flatten it (at most {MAX_NESTING})."
+        ) from None
     return data
 
 
 # QLAYER_* variables that are not settings keys.
 _NOT_SETTINGS = frozenset(
-    {"QLAYER_CONFIG", "QLAYER_RUN_ID", "QLAYER_NOTEBOOK", "QLAYER_LOG_LEVEL", "QLAYER_LOG_FORMAT"}
+    {"QLAYER_CONFIG", "QLAYER_RUN_ID", "QLAYER_NOTEBOOK", "QLAYER_CELL", "QLAYER_LOG_LEVEL",
+     "QLAYER_LOG_FORMAT", "QLAYER_KERNEL_LOG"}
 )
 
 
@@ -220,6 +291,11 @@ def _env_layer(environ: dict[str, str]) -> dict[str, Any]:
         if raw[:1] in "[{":
             try:
                 value = json.loads(raw)
+            except RecursionError:
+                raise ConfigError(
+                    f"Environment variable {name} nests JSON too deeply to read. Give a flat "
+                    f"value (at most {MAX_NESTING} levels)."
+                ) from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(
                     f"Environment variable {name} starts like JSON but is not valid JSON ({exc}). "
@@ -308,7 +384,9 @@ def load_settings(
         "project": root.name or "default",
         "user": env.get("QLAYER_USER") or _default_user(),
     }
-    for _, layer in layers:
+    layers.insert(0, ("the project folder and user name", dict(merged)))
+    for source, layer in layers:
+        _check_layer(source, layer)
         merged = _merge(merged, layer)
     merged["project_root"] = root
     merged["config_files"] = tuple(files)
@@ -317,7 +395,8 @@ def load_settings(
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        raise _config_error(exc, [source for source, _ in layers]) from None
+        raise _config_error(exc, [source for source, _ in layers[1:]]) from None
+    _check_settings(settings, [source for source, _ in layers[1:]])
     # The values of every configured key variable are redacted wherever they appear.
     key_vars = list(settings.safety.key_env_vars)
     key_vars += [
@@ -328,7 +407,90 @@ def load_settings(
     if key_vars != settings.safety.key_env_vars:
         safety = settings.safety.model_copy(update={"key_env_vars": key_vars})
         settings = settings.model_copy(update={"safety": safety})
+    project = settings.projects.get(settings.project)
+    if project is not None and project.safety is not None:  # [projects.NAME.safety]
+        settings = settings.model_copy(
+            update={"safety": settings.safety.with_project(project.safety)}
+        )
     return settings
+
+
+def _check_layer(source: str, layer: dict[str, Any]) -> None:
+    """Refuse what no setting can hold, before it reaches pydantic or a deep recursion.
+
+    Non-finite numbers (``timeout = inf``, ``nan``), text that is not valid Unicode (lone
+    surrogates, from bytes that were not UTF-8 in an environment variable or a path) and
+    nesting deeper than ``MAX_NESTING``. Walked without recursion.
+
+    Raises:
+        ConfigError: naming the source and the key.
+    """
+    stack: list[tuple[str, Any, int]] = [(key, value, 1) for key, value in layer.items()]
+    while stack:
+        key, value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ConfigError(
+                f"{key[:120]} (in {source}) is nested more than {MAX_NESTING} levels deep. No "
+                "setting goes deeper than a few levels: flatten it."
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(
+                f"{key} = {value} (in {source}) is not a finite number. Give a finite "
+                "number, or remove the key to use its default."
+            )
+        if isinstance(value, str) and not value.isascii() and _has_lone_surrogate(value):
+            raise ConfigError(
+                f"{key} (in {source}) holds bytes that are not UTF-8 text. Set it again as "
+                "UTF-8 (check the terminal's or the file's encoding)."
+            )
+        if isinstance(value, dict):
+            stack.extend((f"{key}.{sub}", item, depth + 1) for sub, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{key}[{i}]", item, depth + 1) for i, item in enumerate(value))
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_settings(settings: Settings, sources: list[str]) -> None:
+    """Checks that need the whole validated configuration (its own models cannot see them).
+
+    Raises:
+        ConfigError: a route with no deployment, or a data folder that names a file.
+    """
+    where = ", ".join(sources) if sources else "defaults"
+    for name, route in settings.routes.items():
+        if not route.deployments:
+            raise ConfigError(
+                f"Route {name!r} has no deployments (deployments = [], read from {where}). "
+                f'List at least one deployment, alias or litellm id: [routes.{name}] '
+                'deployments = ["fast"], or remove the route.'
+            )
+    try:
+        folder = settings.data_path
+    except (RuntimeError, ValueError, OSError) as exc:  # "~nobody/x": no such user
+        raise ConfigError(
+            f"data_dir = {str(settings.data_dir)!r} (read from {where}) is not a usable path "
+            f"({exc}). Point data_dir at a folder (default .qlayer)."
+        ) from None
+    for path in (folder, *folder.parents):
+        try:
+            if not path.exists():
+                continue
+        except (OSError, ValueError):  # unreadable, or a NUL byte in the path
+            continue
+        if not path.is_dir():
+            raise ConfigError(
+                f"data_dir = {str(settings.data_dir)!r} (read from {where}) cannot be a "
+                f"folder: {path} is a file. Point data_dir at a folder (default .qlayer), or "
+                "move the file away."
+            )
+        break
 
 
 def _config_error(exc: ValidationError, sources: list[str]) -> ConfigError:
@@ -439,6 +601,7 @@ def configure(**overrides: Any) -> Settings:
     Returns:
         The settings now in force.
     """
+    _check_layer("qlayer.configure()", overrides)
     candidate = _merge(_overrides, overrides)
     load_settings(overrides=candidate)  # raises ConfigError before anything changes
     global _overrides_version

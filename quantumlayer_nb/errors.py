@@ -13,6 +13,7 @@ Catch ``QLayerError`` for everything, or a precise leaf::
     ├── PolicyViolation           the safety policy refused a prompt or a response
     ├── SandboxError              evaluation sandbox could not run
     ├── LedgerError               the ledger could not be read or written
+    ├── RunFailed                 a notebook run stopped on a failing cell
     └── ProviderError             the provider (through litellm) failed
         ├── AuthenticationError       401/403: the key is wrong
         ├── RateLimitError            429
@@ -46,6 +47,7 @@ __all__ = [
     "RateLimitError",
     "ReplayMiss",
     "RequestError",
+    "RunFailed",
     "SandboxError",
 ]
 
@@ -106,6 +108,18 @@ class SandboxError(QLayerError):
 
 class LedgerError(QLayerError):
     """The ledger could not be written or read."""
+
+
+class RunFailed(QLayerError):
+    """A notebook run (``qlayer run``, ``run_notebook``) stopped on a failing cell.
+
+    ``result`` is the :class:`~quantumlayer_nb.pipelines.RunResult`: the executed notebook
+    is saved at ``result.output`` with the error in the failing cell.
+    """
+
+    def __init__(self, message: str, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class ProviderError(QLayerError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,3 +53,17 @@ def loop_project(project: Path, loopback_server: LoopbackServer) -> Path:
         f'api_base = "{loopback_server.url}"\n'
     )
     return project
+
+
+@pytest.fixture
+def event_loop_for_dask() -> Iterator[None]:
+    """A current event loop in the main thread, as a plain process has, for dask's LocalCluster.
+
+    An async test before this one (pytest-asyncio, pytest-jupyter) may leave the main thread
+    with no current loop; dask's synchronous cluster start-up asks for one.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()

@@ -10,7 +10,7 @@ import pytest
 
 from quantumlayer_nb.errors import RequestError
 from quantumlayer_nb.ledger import AuditFinding, Ledger, LedgerWarning, export, verify
-from quantumlayer_nb.ledger._chain import event_hash
+from quantumlayer_nb.ledger._chain import HeadRecord, event_hash
 
 
 def _write_segment(data_dir: Path, calls: int = 6, close: bool = True) -> Path:
@@ -157,9 +157,19 @@ def test_segment_left_open_is_unclosed_but_ok(tmp_path: Path) -> None:
     assert [(f.kind, f.damage) for f in report.findings] == [("unclosed", False)]
 
 
+def _announce_pending(path: Path, line_hash: str) -> None:
+    """Write the head as a writer does before a line: the line in flight is ``line_hash``."""
+    head = HeadRecord.read(path.with_suffix(".head"))
+    assert head is not None
+    assert head.pending is None
+    with path.with_suffix(".head").open("r+b") as handle:
+        handle.write(HeadRecord(head.seq, head.hash, head.size, line_hash).encode())
+
+
 def test_torn_tail_of_a_killed_writer_is_torn_but_ok(tmp_path: Path) -> None:
     path = _write_segment(tmp_path, close=False)
-    with path.open("ab") as handle:  # a line cut short by the kill; the head never saw it
+    _announce_pending(path, "c" * 64)  # the writer announced the line, then was killed in it
+    with path.open("ab") as handle:
         handle.write(b'{"kind":"call","seq":7,"data":{"blob":"xxxx')
     report = verify(tmp_path)
     assert report.ok
@@ -225,3 +235,18 @@ def test_segment_of_a_running_writer_is_unclosed_and_ok(tmp_path: Path) -> None:
     assert report.ok
     assert [f.kind for f in report.findings] == ["unclosed"]
     assert "still running" in report.findings[0].message
+
+
+def test_legacy_head_without_pending_still_accepts_one_unrecorded_line(tmp_path: Path) -> None:
+    # Heads written before the pending field (99 bytes): one line past the head was accepted
+    # then, and still is, so an old ledger does not turn red after an upgrade.
+    path = _write_segment(tmp_path, close=False)
+    lines = _lines(path)
+    previous = json.loads(lines[-2])
+    legacy = f"{previous['seq']:>12d} {previous['hash']:<64s} {len(b''.join(lines[:-1])):>20d}\n"
+    path.with_suffix(".head").write_bytes(legacy.encode())
+    head = HeadRecord.read(path.with_suffix(".head"))
+    assert head is not None
+    assert head.legacy
+    report = verify(tmp_path)
+    assert report.ok, str(report)

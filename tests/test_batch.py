@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import signal
 import subprocess
@@ -174,8 +173,10 @@ def test_pacer_spaces_starts_by_the_measured_cpu_per_call() -> None:
 
     pacer = _Pacer()
     first = asyncio.run(starts(pacer, 5))
-    gaps = [b - a for a, b in itertools.pairwise(first)]
-    assert min(gaps) >= _Pacer.PRIOR_S * 0.9  # before any call finished: the prior gap
+    # Before any call finished: starts are scheduled the prior gap apart. A sleep never ends
+    # early but may end late on a loaded machine (then the next gap is shorter), so the
+    # span of the starts is what is pinned, not each gap.
+    assert first[-1] - first[0] >= 4 * _Pacer.PRIOR_S * 0.95
 
     pacer = _Pacer()
     pacer.finished = pacer.started = 100

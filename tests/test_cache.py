@@ -108,10 +108,10 @@ def test_request_key_ignores_outer_whitespace_and_key_order(tmp_path: Path) -> N
 def test_semantic_paraphrase_hits(tmp_path: Path) -> None:
     cache = new_cache(tmp_path)
     put(cache, "plot revenue by month")
-    hit = get(cache, "plot monthly revenue")
+    hit = get(cache, "chart the revenue per month")
     assert hit is not None
     assert hit.kind == "semantic"
-    assert 0.95 <= hit.similarity < 1.0
+    assert 0.7 <= hit.similarity < 1.0
     assert hit.cost_usd == 0.0021
 
 
@@ -121,12 +121,12 @@ def test_different_request_with_similar_words_misses(tmp_path: Path) -> None:
     assert get(cache, "plot cost by month") is None
 
 
-def test_loose_paraphrase_below_the_default_threshold_misses(tmp_path: Path) -> None:
-    # WordLlama scores this paraphrase (0.72) below "plot cost by month" (0.74): no threshold
-    # admits it without also admitting a different request, so the default stays strict.
+def test_paraphrase_in_another_word_order_misses(tmp_path: Path) -> None:
+    # The guards compare meaning-bearing words in order: a reordered paraphrase is a lost
+    # saving, which is the price of never answering "b to a" with the code for "a to b".
     cache = new_cache(tmp_path)
     put(cache, "plot revenue by month")
-    assert get(cache, "chart the revenue per month") is None
+    assert get(cache, "plot monthly revenue") is None
 
 
 def test_different_numbers_never_hit_semantically(tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ def test_semantic_needs_temperature_zero_by_default(tmp_path: Path) -> None:
     cache = new_cache(tmp_path)
     warm = {"temperature": 0.7, "max_tokens": 256}
     put(cache, "plot revenue by month", params=warm)
-    assert get(cache, "plot monthly revenue", params=warm) is None
+    assert get(cache, "chart the revenue per month", params=warm) is None
     exact = get(cache, "plot revenue by month", params=warm)
     assert exact is not None
     assert exact.kind == "exact"
@@ -167,7 +167,7 @@ def test_semantic_any_temperature_allows_warm_paraphrases(tmp_path: Path) -> Non
     cache = new_cache(tmp_path, semantic_any_temperature=True)
     warm = {"temperature": 0.7, "max_tokens": 256}
     put(cache, "plot revenue by month", params=warm)
-    hit = get(cache, "plot monthly revenue", params=warm)
+    hit = get(cache, "chart the revenue per month", params=warm)
     assert hit is not None
     assert hit.kind == "semantic"
 
@@ -175,7 +175,7 @@ def test_semantic_any_temperature_allows_warm_paraphrases(tmp_path: Path) -> Non
 def test_semantic_off_gives_exact_hits_only(tmp_path: Path) -> None:
     cache = new_cache(tmp_path, semantic=False)
     put(cache, "plot revenue by month")
-    assert get(cache, "plot monthly revenue") is None
+    assert get(cache, "chart the revenue per month") is None
     assert get(cache, "plot revenue by month") is not None
 
 
@@ -185,7 +185,7 @@ def test_expired_entries_miss_after_ttl(tmp_path: Path) -> None:
     assert get(cache, "plot revenue by month") is not None
     time.sleep(0.4)
     assert get(cache, "plot revenue by month") is None
-    assert get(cache, "plot monthly revenue") is None
+    assert get(cache, "chart the revenue per month") is None
 
 
 def test_replay_ignores_ttl(tmp_path: Path) -> None:
@@ -257,15 +257,22 @@ def test_replay_does_not_answer_paraphrases(tmp_path: Path) -> None:
     cache = new_cache(tmp_path)
     put(cache, "plot revenue by month")
     with pytest.raises(ReplayMiss):
-        get(cache, "plot monthly revenue", mode="replay")
+        get(cache, "chart the revenue per month", mode="replay")
 
 
-def test_store_keeps_no_raw_prompt(tmp_path: Path) -> None:
-    put(new_cache(tmp_path), "plot revenue by month", system="secret system prompt")
-    stored = "".join(p.read_text() for p in (tmp_path / "cache").glob("*.jsonl"))
-    assert "df.plot()" in stored
-    assert "revenue" not in stored
-    assert "secret system prompt" not in stored
+def test_store_keeps_only_the_redacted_start_of_the_user_message(tmp_path: Path) -> None:
+    # The last user message is kept (redacted, 200 characters) so that a semantic hit can
+    # say what it is similar to; the system prompt and earlier turns never are.
+    key = "sk-proj-" + "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF"
+    text = f"plot revenue by month with the key {key} " + "and more words " * 30
+    put(new_cache(tmp_path), text, system="secret system prompt")
+    (line,) = "".join(p.read_text() for p in (tmp_path / "cache").glob("*.jsonl")).splitlines()
+    record = json.loads(line)
+    assert record["answer"]["text"] == "df.plot()"
+    assert record["request"].startswith("plot revenue by month with the key ")
+    assert len(record["request"]) <= 200
+    assert key not in line
+    assert "secret system prompt" not in line
 
 
 def test_torn_last_line_is_skipped(tmp_path: Path) -> None:
@@ -302,7 +309,7 @@ def test_cache_for_gives_one_cache_per_data_folder(project: Path) -> None:
 def test_qdrant_url_path_finds_paraphrases_through_qdrant_client(tmp_path: Path) -> None:
     cache = new_cache(tmp_path, qdrant_url=":memory:")
     put(cache, "plot revenue by month")
-    hit = get(cache, "plot monthly revenue")
+    hit = get(cache, "chart the revenue per month")
     other = get(cache, "plot cost by month")
     assert hit is not None
     assert hit.kind == "semantic"

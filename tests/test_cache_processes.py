@@ -133,7 +133,7 @@ def test_paraphrase_stored_here_is_a_semantic_hit_in_a_running_kernel(
 ) -> None:
     put_here(ResponseCache(tmp_path, CacheConfig()), "plot revenue by month", "df.plot()")
     time.sleep(0.1)
-    (hit,) = kernel.ask("get", ["plot monthly revenue"])
+    (hit,) = kernel.ask("get", ["chart the revenue per month"])
     assert hit == {"kind": "semantic", "text": "df.plot()", "cost": 0.25}
 
 

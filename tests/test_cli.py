@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,38 @@ def test_offline_default_generates_without_any_key(project: Path) -> None:
     assert data["model_served"] == "qlayer/recipes"
     assert data["cost_usd"] == 0.0
     assert "groupby" in data["code"]
+
+
+def _qlayer(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env = {k: v for k, v in env.items() if not k.startswith("QLAYER_")}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("qlayer")), *args],
+        capture_output=True, text=True, cwd=project, env=env, timeout=120,
+    )
+
+
+def test_no_match_generate_exits_with_the_documented_code(project: Path) -> None:
+    from quantumlayer_nb.cli import NO_CODE_EXIT
+
+    result = _qlayer(project, "generate", "write a sonnet about autumn")
+    assert result.returncode == NO_CODE_EXIT == 3, result.stderr
+    assert result.stdout.startswith("No recipe matches")
+    assert "Traceback" not in result.stderr
+
+
+def test_no_match_in_text_format_also_exits_with_the_documented_code(project: Path) -> None:
+    result = _qlayer(project, "generate", "-f", "text", "tell me a joke")
+    assert result.returncode == 3, result.stderr
+
+
+def test_generate_help_documents_the_exit_codes(project: Path) -> None:
+    result = _qlayer(project, "generate", "--help")
+    assert result.returncode == 0
+    assert "3 when code was asked for and none came back" in " ".join(result.stdout.split())
+
+
+def test_matching_generate_exits_zero(project: Path) -> None:
+    result = _qlayer(project, "generate", "total revenue per region")
+    assert result.returncode == 0, result.stderr
+    assert "groupby" in result.stdout

@@ -201,3 +201,162 @@ def test_plain_variable_then_nested_variable_is_a_config_error(base: Path) -> No
     environ = {"QLAYER_ROUTES": "0", "QLAYER_ROUTES__R__DEPLOYMENTS": "0"}
     with pytest.raises(ConfigError, match="QLAYER_"):
         load_settings(_fresh(base), environ=environ)
+
+
+# --- the classes of bad input issue 10 found crashing: each is a ConfigError naming its key ---
+NUMERIC_KEYS = (
+    "timeout", "recipe_threshold", "confirm_above_usd", "deployments.d.timeout",
+    "deployments.d.weight", "deployments.d.input_cost_per_token", "routes.r.backoff_max_s",
+    "safety.hap_threshold", "cache.semantic_threshold", "cache.ttl_s",
+)  # fmt: skip
+NON_FINITE_TOML = st.sampled_from(["inf", "-inf", "+inf", "nan", "-nan"])
+
+
+def _dotted(key: str, value_toml: str) -> str:
+    """`a.b.c = v` as TOML, with the route and deployment it needs to be otherwise valid."""
+    extra = ""
+    if key.startswith("deployments.d."):
+        extra = 'deployments.d.model = "openai/gpt-4o-mini"\n'
+    if key.startswith("routes.r."):
+        extra = 'routes.r.deployments = ["qlayer/recipes"]\n'
+    return f"{extra}{key} = {value_toml}\n"
+
+
+@PROPERTY
+@given(key=st.sampled_from(NUMERIC_KEYS), value=NON_FINITE_TOML)
+def test_non_finite_numbers_are_a_config_error_naming_the_key(
+    base: Path, key: str, value: str
+) -> None:
+    folder = _fresh(base)
+    (folder / "qlayer.toml").write_text(_dotted(key, value), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(folder, environ={})
+    assert key in str(caught.value)
+    assert "finite" in str(caught.value)
+
+
+@PROPERTY
+@given(
+    key=st.sampled_from(NUMERIC_KEYS),
+    value=st.sampled_from(['"fast"', "true", "[]", "{}", '"1e400"', "[1, 2]", '""']),
+)
+def test_numbers_of_the_wrong_type_load_or_name_the_key(base: Path, key: str, value: str) -> None:
+    folder = _fresh(base)
+    (folder / "qlayer.toml").write_text(_dotted(key, value), encoding="utf-8")
+    outcome = _load_or_config_error(folder, environ={})
+    if isinstance(outcome, ConfigError):
+        assert key.split(".")[-1] in str(outcome)
+
+
+def test_timeout_inf_is_refused_before_it_can_overflow_a_clock(base: Path) -> None:
+    folder = _fresh(base)
+    (folder / "qlayer.toml").write_text("timeout = 1e300\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="timeout"):
+        load_settings(folder, environ={})
+
+
+EMPTY_COLLECTIONS = (
+    "aliases = {}", "deployments = {}", "routes = {}", "budgets = []", "projects = {}",
+    "safety.key_env_vars = []", 'deployments.d = {model = "openai/x", params = {}, tags = []}',
+    'routes.r = {deployments = ["qlayer/recipes"], weights = {}}',
+    'projects.p = {allowed_models = [], keys = {}}',
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("line", EMPTY_COLLECTIONS)
+def test_empty_collections_load(base: Path, line: str) -> None:
+    folder = _fresh(base)
+    (folder / "qlayer.toml").write_text(line + "\n", encoding="utf-8")
+    assert isinstance(load_settings(folder, environ={}), Settings)
+
+
+def test_a_route_with_no_deployments_is_a_config_error(base: Path) -> None:
+    folder = _fresh(base)
+    (folder / "qlayer.toml").write_text("[routes.r]\ndeployments = []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"Route 'r' has no deployments") as caught:
+        load_settings(folder, environ={})
+    assert "qlayer.toml" in str(caught.value)
+
+
+@PROPERTY
+@given(name=st.sampled_from(["r", "fast", "x y"]))
+def test_an_empty_route_from_the_environment_names_the_variables(base: Path, name: str) -> None:
+    environ = {"QLAYER_ROUTES": json.dumps({name: {"deployments": []}})}
+    with pytest.raises(ConfigError, match="QLAYER_"):
+        load_settings(_fresh(base), environ=environ)
+
+
+def test_data_dir_naming_a_file_is_a_config_error(base: Path) -> None:
+    folder = _fresh(base)
+    (folder / "notes.txt").write_text("not a folder")
+    (folder / "qlayer.toml").write_text('data_dir = "notes.txt/ledger"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="data_dir") as caught:
+        load_settings(folder, environ={})
+    assert "is a file" in str(caught.value)
+
+
+lone_surrogate_text = st.tuples(
+    st.just("v"), st.text(max_size=8), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+).map("".join)  # starts with a letter: "[" or "{" would be read as JSON first
+
+
+@PROPERTY
+@given(
+    name=st.sampled_from(["QLAYER_PROJECT", "QLAYER_USER", "QLAYER_DEFAULT_ROUTE",
+                          "QLAYER_DATA_DIR", "QLAYER_ALIASES__FAST"]),
+    value=lone_surrogate_text,
+)
+def test_undecodable_environment_text_is_a_config_error(
+    base: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load_settings(_fresh(base), environ={name: value})
+
+
+@PROPERTY
+@given(value=lone_surrogate_text)
+def test_undecodable_configure_text_is_a_config_error(base: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match=r"qlayer\.configure"):
+        load_settings(_fresh(base), environ={}, overrides={"project": value})
+
+
+def _nested_toml(depth: int, kind: str) -> str:
+    if kind == "array":
+        return "x = " + "[" * depth + "]" * depth + "\n"
+    if kind == "inline":
+        return "x = " + "{a = " * depth + "1" + "}" * depth + "\n"
+    return "x" + ".a" * depth + " = 1\n"  # dotted keys
+
+
+@PROPERTY
+@given(
+    depth=st.integers(min_value=40, max_value=6000),
+    kind=st.sampled_from(["array", "inline", "dotted"]),
+)
+def test_deep_nesting_in_toml_is_a_config_error(base: Path, depth: int, kind: str) -> None:
+    folder = _fresh(base)
+    (folder / "qlayer.toml").write_text(_nested_toml(depth, kind), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(folder, environ={})
+    assert "qlayer.toml" in str(caught.value)
+    assert "nest" in str(caught.value)
+
+
+@PROPERTY
+@given(depth=st.integers(min_value=40, max_value=6000))
+def test_deep_nesting_in_an_environment_variable_is_a_config_error(
+    base: Path, depth: int
+) -> None:
+    environ = {"QLAYER_ALIASES": "[" * depth + "]" * depth}
+    with pytest.raises(ConfigError, match="QLAYER_"):
+        load_settings(_fresh(base), environ=environ)
+
+
+@PROPERTY
+@given(depth=st.integers(min_value=40, max_value=6000))
+def test_deep_nesting_in_configure_is_a_config_error(base: Path, depth: int) -> None:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    with pytest.raises(ConfigError, match=r"qlayer\.configure"):
+        load_settings(_fresh(base), environ={}, overrides={"aliases": value})

@@ -134,3 +134,25 @@ def test_importing_context_does_not_import_pandas_or_numpy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_many_variables_are_described_in_linear_time() -> None:
+    import time
+
+    variables: dict[str, object] = {f"value_{i}": i for i in range(20_000)}
+    started = time.perf_counter()
+    text = describe_context(variables)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0
+    assert len(text) <= 2000
+    shown = text.count("\n")
+    assert text.endswith(f"… {20_000 - shown} more variables not shown")
+
+
+def test_a_long_description_keeps_whole_leading_blocks_and_counts_the_rest() -> None:
+    variables: dict[str, object] = {f"v{i}": i for i in range(500)}
+    text = describe_context(variables, max_chars=100)
+    lines = text.splitlines()
+    assert lines[:-1] == [f"v{i}: int = {i}" for i in range(len(lines) - 1)]
+    assert lines[-1] == f"… {500 - (len(lines) - 1)} more variables not shown"
+    assert len(text) <= 100

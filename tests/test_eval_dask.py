@@ -16,10 +16,16 @@ distributed = pytest.importorskip("dask.distributed")
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
+    import asyncio
+
+    loop = asyncio.new_event_loop()  # a loop for dask, whatever an async test left behind
+    asyncio.set_event_loop(loop)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as dask_client:
         yield dask_client
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def test_samples_scored_on_dask_match_local(client: Any, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""JupyterLab in real Chromium: a %%qlayer cell inserts code and shows its footer, and a
-batch's progress widget moves while the cell runs.
+"""JupyterLab in real Chromium: a %%qlayer cell inserts code (through the lab extension) and
+shows its footer, and a batch's progress widget moves while the cell runs.
 
 Needs Debian's ``chromium`` (``apt-get install chromium``) and Playwright for Python
 (``pip install playwright``; its own browser download is not used). In CI a missing browser
@@ -126,6 +126,15 @@ def _run_cell(page: Any, marker: str) -> None:
     cell = page.locator(".jp-Notebook .jp-CodeCell", has_text=marker).first
     prompt = cell.locator(".jp-InputPrompt")
     for _ in range(10):
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count():
+            text = dialog.first.inner_text()
+            if "Select Kernel" not in text:
+                raise AssertionError(f"a dialog is in the way: {text!r}")
+            # Under load JupyterLab may ask for the kernel before its specs arrive; the
+            # preselected choice is the notebook's own kernel.
+            dialog.first.locator(".jp-mod-accept").click()
+            dialog.first.wait_for(state="detached", timeout=10_000)
         cell.locator(".cm-content").click()
         page.keyboard.press("Control+Enter")
         deadline = time.monotonic() + 3
@@ -154,9 +163,12 @@ def test_lab_inserts_generated_cell_and_progress_widget_moves(lab: str) -> None:
             footer.wait_for(timeout=60_000)
             assert "gpt-4o-mini" in footer.inner_text()
             assert "tok" in footer.inner_text()
-            inserted = page.locator(".jp-Cell .cm-content", has_text="# qlayer: call")
+            # The lab extension inserts the generated cell (with its provenance in the cell
+            # metadata, and a badge) instead of the kernel's set_next_input.
+            inserted = page.locator(".jp-Cell.qlayer-generated .cm-content")
             inserted.first.wait_for(timeout=30_000)
             assert "def solution" in inserted.first.inner_text()
+            assert "# qlayer: call" not in inserted.first.inner_text()
 
             widget = page.locator(".qlayer-progress")
             widget.wait_for(timeout=60_000)

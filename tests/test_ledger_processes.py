@@ -118,7 +118,15 @@ def test_torn_line_after_a_crash_is_skipped_and_reported(tmp_path: Path) -> None
     assert _run(UNCLOSED_SCRIPT, tmp_path, 20).wait(timeout=60) == 0
     (segment,) = _segments(tmp_path)
     last = segment.read_bytes().splitlines(keepends=True)[-1]
-    with segment.open("ab") as handle:  # what a kill in the middle of the next write leaves
+    # What a kill in the middle of the next write leaves: the head announced the line (its
+    # hash as pending) and half of the line reached the file.
+    from quantumlayer_nb.ledger._chain import HeadRecord
+
+    head = HeadRecord.read(segment.with_suffix(".head"))
+    assert head is not None
+    with segment.with_suffix(".head").open("r+b") as handle:
+        handle.write(HeadRecord(head.seq, head.hash, head.size, "d" * 64).encode())
+    with segment.open("ab") as handle:
         handle.write(last[: len(last) // 2])
 
     with pytest.warns(LedgerWarning, match=segment.name):

@@ -170,6 +170,7 @@ def test_usage_totals_calls_errors_cache_hits_tokens_and_costs(spend: Path) -> N
         "tokens_in": 220,
         "tokens_out": 15,
         "cost_usd": 0.75,
+        "estimated_calls": 0,
         "unknown_cost_calls": 1,
         "saved_usd": 0.5,
         "p50_latency_ms": 100.0,

@@ -70,3 +70,44 @@ def test_any_config_value_reads_as_something(text: str) -> None:
 def test_unbalanced_quote_is_a_usage_error() -> None:
     with pytest.raises(MagicUsageError, match="usage"):
         split_line("-m 'fast", CELL_USAGE)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@PROPERTY
+@given(value=JSON_VALUES)
+def test_a_json_literal_reaches_config_as_the_value_it_is(value: object) -> None:
+    import json
+
+    from quantumlayer_nb.jupyter._parser import split_config_words
+
+    words = split_config_words(f"budgets={json.dumps(value)} timeout=7.5")
+    assert parse_config_pairs(words) == {"budgets": value, "timeout": 7.5}
+
+
+@PROPERTY
+@given(text=st.text(max_size=60))
+def test_config_words_split_or_are_a_usage_error(text: str) -> None:
+    from quantumlayer_nb.jupyter._parser import split_config_words
+
+    try:
+        words = split_config_words(text)
+    except MagicUsageError as exc:
+        assert LINE_USAGE in str(exc)
+    else:
+        assert all(word and not word.isspace() for word in words)
+
+
+def test_toml_inline_table_and_quoted_text_read_as_documented() -> None:
+    from quantumlayer_nb.jupyter._parser import split_config_words
+
+    words = split_config_words("cache = 1 name='my project' budget={scope = \"project\"}")
+    assert words == ["cache", "=", "1", "name='my project'", 'budget={scope = "project"}']
+    pairs = parse_config_pairs(words[3:])
+    assert pairs == {"name": "my project", "budget": {"scope": "project"}}

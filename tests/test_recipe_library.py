@@ -62,3 +62,32 @@ def test_recipe_runs_and_passes_its_check(
     finally:
         plt.close("all")
     assert os.getcwd() == str(tmp_path)
+
+
+def test_optional_colour_slot_copes_with_a_table_without_that_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (recipe,) = [r for r in RECIPES if r.id == "plotly.line"]
+    assert recipe.slot("color").optional
+    assert recipe.test is not None
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(recipe.test.setup, namespace)
+    code = fill_template(recipe, {"df": "df", "x": "month", "y": "revenue", "color": "nope"})
+    exec(code, namespace)
+    assert len(namespace["fig"].data) == 1  # type: ignore[attr-defined]
+
+
+def test_optional_must_be_true_or_false(tmp_path: Path) -> None:
+    from quantumlayer_nb.errors import ConfigError
+    from quantumlayer_nb.llm._recipe_loader import load_recipe_file
+
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[[recipe]]\nid = "team.bad"\ntitle = "Bad"\ndescriptions = ["a", "b", "c"]\n'
+        'slots = [{ name = "c", kind = "column", default = "x", optional = "yes" }]\n'
+        "template = 'print({{c}})'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="'optional' must be true or false"):
+        load_recipe_file(path)

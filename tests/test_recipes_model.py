@@ -289,3 +289,250 @@ def test_index_is_built_once_across_threads() -> None:
     for thread in threads:
         thread.join()
     assert len(set(found)) == 1
+
+
+# --- through qlayer.generate: the package answers the built-in model without litellm -------
+
+
+@pytest.fixture
+def monthly_sales() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "month": ["2024-01", "2024-01", "2024-02", "2024-02", "2024-03", "2024-03"],
+            "region": ["north", "south"] * 3,
+            "revenue": [10.0, 5.0, 20.0, 7.0, 30.0, 9.0],
+        }
+    )
+
+
+def _run(code: str, namespace: dict[str, object]) -> dict[str, object]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    try:
+        exec(compile(code, "<generated>", "exec"), namespace)
+    finally:
+        plt.close("all")
+    return namespace
+
+
+def test_frame_passed_as_context_fills_the_frame_slot(
+    project: Path, monthly_sales: pd.DataFrame
+) -> None:
+    import quantumlayer_nb as qlayer
+
+    result = qlayer.generate(
+        "group sales by region and sum revenue", context={"sales": monthly_sales}
+    )
+    assert result.code is not None
+    namespace = _run(result.code, {"sales": monthly_sales})
+    totals = namespace["totals"]
+    assert dict(zip(totals["region"], totals["revenue"], strict=True)) == {  # type: ignore[index]
+        "north": 60.0,
+        "south": 21.0,
+    }
+
+
+def test_frame_named_in_the_prompt_fills_the_frame_slot_without_context(project: Path) -> None:
+    import quantumlayer_nb as qlayer
+
+    code = qlayer.generate("group sales by region and sum revenue").code
+    assert code is not None
+    assert "sales.groupby(" in code
+    assert "df." not in code
+
+
+def test_line_chart_sums_rows_that_share_an_x_value(
+    project: Path, monthly_sales: pd.DataFrame
+) -> None:
+    import quantumlayer_nb as qlayer
+
+    result = qlayer.generate("plot revenue by month", context={"sales": monthly_sales})
+    assert result.code is not None
+    namespace = _run(result.code, {"sales": monthly_sales})
+    ax = namespace["ax"]
+    assert list(ax.lines[0].get_ydata()) == [15.0, 27.0, 39.0]  # type: ignore[attr-defined]
+
+
+def test_column_slots_never_invent_columns_the_frame_lacks(
+    project: Path, monthly_sales: pd.DataFrame
+) -> None:
+    import quantumlayer_nb as qlayer
+
+    result = qlayer.generate("make a histogram", context={"sales": monthly_sales})
+    assert result.code is None
+    assert result.text.startswith("No recipe matches this request as it stands")
+    assert "month, region, revenue" in result.text
+
+
+def test_text_and_markdown_requests_never_get_code(project: Path) -> None:
+    import quantumlayer_nb as qlayer
+
+    for fmt, prompt in (
+        ("markdown", "explain what a groupby does"),
+        ("text", "explain what a left join is"),
+        ("markdown", "explain pivot tables"),
+    ):
+        result = qlayer.generate(prompt, format=fmt)  # type: ignore[arg-type]
+        assert "```" not in result.text, prompt
+        assert result.code is None
+        assert "not a language model" in result.text
+
+
+def test_prose_answer_comes_from_a_recipe_that_truly_matches(project: Path) -> None:
+    import quantumlayer_nb as qlayer
+
+    pivot = qlayer.generate("explain pivot tables", format="markdown").text
+    assert "pandas.pivot_table" in pivot
+    groupby = qlayer.generate("explain what a groupby does", format="markdown").text
+    assert groupby.startswith("No recipe matches")
+    assert "configure a model" in groupby
+
+
+def test_fix_request_with_a_traceback_gets_the_honest_answer_not_slot_values(
+    project: Path,
+) -> None:
+    import quantumlayer_nb as qlayer
+
+    prompt = (
+        "This notebook cell failed.\n\nCell:\n```python\nduckdb.query_csv(path)\n```\n\n"
+        "Error:\n```\nTraceback (most recent call last):\n  File \"/tmp/ipykernel_7/1.py\", "
+        "line 3823, in <module>\nNameError: name 'duckdb' is not defined\n```\n\n"
+        "Reply with the corrected cell in one ```python block."
+    )
+    result = qlayer.generate(prompt, format="code", metadata={"tags": ["fix"]})
+    assert result.code is None
+    assert "3823" not in result.text
+    assert "cannot read, fix or explain" in result.text
+    assert "Configure a model" in result.text
+
+
+def test_explain_of_a_pasted_cell_never_fills_slots_with_it(project: Path) -> None:
+    import quantumlayer_nb as qlayer
+
+    cell = "import pandas as pd\ndf = pd.read_csv('x.csv')\ndf.groupby('a')['b'].sum()\n"
+    prompt = f"Explain what this notebook cell does, briefly:\n```python\n{cell}```"
+    result = qlayer.generate(prompt, format="markdown")
+    assert "```" not in result.text
+    assert "x.csv" not in result.text
+    assert result.text.startswith("No recipe matches")
+
+
+def test_explain_of_a_recipe_cell_describes_that_recipe(project: Path) -> None:
+    import quantumlayer_nb as qlayer
+
+    made = qlayer.generate("total revenue per region").code
+    assert made is not None
+    prompt = f"Explain what this notebook cell does, briefly:\n```python\n{made}```"
+    text = qlayer.generate(prompt, format="markdown").text
+    assert "pandas.groupby_sum" in text
+    assert "```" not in text
+
+
+def test_generate_api_does_not_import_litellm_for_the_builtin_model(project: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, quantumlayer_nb as q\n"
+        "r = q.generate('total revenue per region')\n"
+        "s = q.generate('total revenue per region', stream=True)\n"
+        "parts = [p for p in s]\n"
+        "assert 'groupby' in r.code, r.text\n"
+        "assert ''.join(parts) == r.text\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=project, env=env,
+        timeout=120, check=True,
+    )
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_direct_answer_matches_the_litellm_handler(project: Path) -> None:
+    import quantumlayer_nb as qlayer
+
+    for prompt in ("total revenue per region", "write a sonnet about autumn"):
+        direct = qlayer.generate(prompt, cache=False)
+        via_litellm = ask(prompt)
+        assert direct.text == text_of(via_litellm)
+        assert direct.tokens_out == via_litellm.usage.completion_tokens
+        assert direct.cost_usd == 0.0
+
+
+def test_index_embeddings_equal_wordllamas_own() -> None:
+    import numpy as np
+    import wordllama
+    from wordllama import WordLlama
+
+    from quantumlayer_nb.llm._recipe_embed import TokenAverageEmbedder, load_embedder
+
+    ours = load_embedder()
+    assert isinstance(ours, TokenAverageEmbedder)
+    reference = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    texts = ["plot revenue by month", "naïve café — ünïcode", "a " * 300, "x"]
+    assert np.allclose(ours.embed(texts, norm=True), reference.embed(texts, norm=True), atol=1e-6)
+
+
+def test_answering_never_configures_the_root_logger(project: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from quantumlayer_nb.llm._recipe_answer import answer\n"
+        "answer('plot revenue by month')\n"
+        "root = logging.getLogger()\n"
+        "print(len(root.handlers), root.level)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=project,
+        timeout=120, check=True,
+    )
+    assert out.stdout.split() == ["0", str(30)], out.stderr
+
+
+def test_name_value_pairs_set_slots_outright() -> None:
+    from quantumlayer_nb.llm._recipe_answer import answer
+
+    reply = answer("top 5 customers by revenue, n=3 column='units'")
+    assert reply.slots["n"] == 3.0
+    assert reply.slots["column"] == "units"
+    assert reply.text.count("\n") > 1
+    assert 'nlargest(3, "units")' in reply.text
+
+
+def test_task_prompt_states_every_value_the_recipe_test_checks() -> None:
+    from quantumlayer_nb.llm._recipe_answer import answer
+    from quantumlayer_nb.llm._recipe_suite import task_prompt
+
+    recipes = [r for r in _recipe_index.get_index().recipes if r.test is not None]
+    filled = 0
+    for recipe in recipes:
+        assert recipe.test is not None
+        reply = answer(task_prompt(recipe))
+        wanted = {k: float(v) if isinstance(v, int) else v for k, v in recipe.test.slots.items()}
+        if reply.recipe is recipe and all(reply.slots[k] == v for k, v in wanted.items()):
+            filled += 1
+    assert filled / len(recipes) >= 0.95
+
+
+def test_loading_litellm_leaves_every_logger_level_alone(project: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import logging\n"
+        "from quantumlayer_nb.llm._lazy import litellm_module\n"
+        "litellm_module()\n"
+        "names = ['', 'LiteLLM', 'LiteLLM Router', 'LiteLLM Proxy']\n"
+        "print(*[logging.getLogger(n).level for n in names], len(logging.getLogger().handlers))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=project,
+        timeout=120, check=True,
+    )
+    assert out.stdout.split() == ["30", "0", "0", "0", "0"], out.stderr

@@ -91,15 +91,15 @@ def test_threshold_outside_zero_one_is_rejected() -> None:
 def test_concurrent_first_use_gives_identical_results() -> None:
     prompts = [f"item {i}: use {FAKE_GITHUB} and fix this fucking bug" for i in range(16)]
 
-    def run(prompt: str) -> str:
+    def run(prompt: str) -> str | None:
         try:
-            return check_outgoing(prompt, SafetyPolicy()).text
+            return check_outgoing(prompt, SafetyPolicy()).hap_category
         except PolicyViolation as exc:
             return exc.category
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(run, prompts))
-    assert results == ["profanity"] * 16
+    assert results == ["profanity"] * 16  # noted, not refused, by every thread alike
 
 
 def test_one_kilobyte_prompt_check_is_fast() -> None:

@@ -120,3 +120,21 @@ def test_unavailable_isolation_is_refused_with_advice() -> None:
         pytest.skip("every isolation is available here")
     with pytest.raises(SandboxError, match="qlayer doctor"):
         Sandbox(isolation="bubblewrap")
+
+
+def test_a_process_with_over_1024_open_files_still_runs_samples() -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with Sandbox() as box:
+            result = box.run("def add(a, b):\n    return a + b", "assert add(1, 2) == 3")
+        assert result.outcome == "passed"
+    finally:
+        for fd in opened:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -126,7 +126,7 @@ def test_text_fallback_writes_one_line_per_state() -> None:
     progress.advance()
     progress.finish()
     assert stream.getvalue().rstrip().endswith(text.lines[-1])
-    assert text.lines[-1].startswith("batch 2/2 · 2 ok · 0 failed")
+    assert text.lines[-1].startswith("batch 2/2 · 2 ok · $0")  # no "0 failed" when none did
 
 
 def test_track_without_frontend_counts_and_stops_on_cancel(

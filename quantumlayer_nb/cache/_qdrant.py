@@ -61,7 +61,7 @@ class QdrantServerIndex:
         if vector is None:
             return  # the server path is for sharing paraphrases; exact-only entries stay local
         self._ensure_collection(int(vector.shape[0]))
-        payload = {k: v for k, v in record.items() if k != "vector"}
+        payload = dict(record)  # the vector too: the content hash covers it
         payload["temperature_zero"] = record.get("temperature") == 0
         self._client.upsert(
             COLLECTION,
@@ -113,8 +113,17 @@ class QdrantServerIndex:
 
 
 def _answer(payload: dict[str, Any] | None, kind: str, similarity: float) -> CachedAnswer | None:
+    from quantumlayer_nb.cache._segments import sealed
     from quantumlayer_nb.cache.store import CachedAnswer
 
     if not payload:
         return None
-    return CachedAnswer.from_record(payload, kind=kind, similarity=similarity)
+    record = {k: v for k, v in payload.items() if k != "temperature_zero"}
+    if not sealed(record):
+        from quantumlayer_nb.observability import get_logger
+
+        get_logger(__name__).warning(
+            "Cache entry %s on the Qdrant server %s does not match its content hash: it was "
+            "edited after it was stored, so it is not served.", record.get("key"), COLLECTION)
+        return None
+    return CachedAnswer.from_record(record, kind=kind, similarity=similarity)

@@ -25,7 +25,9 @@ _GUARD = re.compile(r"\d+(?:[.,]\d+)*|\b(?:not|no|never|without|except|don't|don
 
 def _sha(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # generate() refuses lone surrogates; a caller of the cache API may not, and a key must
+    # never raise (surrogatepass leaves the key of every valid text unchanged).
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _normal_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -2,36 +2,45 @@
 
 Like the ledger, each process appends whole lines with one ``os.write`` on an ``O_APPEND``
 descriptor to a file no other process writes, so no lock is ever held across processes;
-every process reads every segment. Unlike the ledger, lines are not hash-chained: a cache
-entry is a convenience, and a damaged line is skipped, never trusted.
+every process reads every segment. Unlike the ledger, lines are not hash-chained (entries
+are independent and compaction drops some), but each entry carries ``sha256``, the hash of
+its own content, checked on every read: an entry edited after it was written, or one without
+the hash, is rejected and never served.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
 import time
 import warnings
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from quantumlayer_nb.errors import QLayerError
 from quantumlayer_nb.ledger._chain import canonical_json, host_name
+from quantumlayer_nb.ledger._syscalls import write_holding_gil
 
 __all__ = [
     "CACHE_SUBDIR",
     "SEGMENT_SUFFIX",
     "CacheStoreError",
     "CacheWarning",
+    "Rejected",
     "SegmentWriter",
     "cache_dir",
     "compact",
+    "encode_line",
     "new_segment_name",
     "read_new_entries",
+    "seal",
+    "sealed",
 ]
 
 CACHE_SUBDIR = "cache"
@@ -44,6 +53,82 @@ class CacheStoreError(QLayerError):
 
 class CacheWarning(UserWarning):
     """A cache segment line was unreadable and skipped; reading went on without it."""
+
+
+SEAL_FIELD = "sha256"
+
+
+def seal(record: dict[str, Any]) -> str:
+    """The content hash of a record: SHA-256 hex of its canonical JSON without ``sha256``.
+
+    Hashed as the bytes written (UTF-8, an unencodable character replaced), so that the
+    line read back hashes alike.
+    """
+    body = {k: v for k, v in record.items() if k != SEAL_FIELD}
+    return hashlib.sha256(canonical_json(body).encode("utf-8", "replace")).hexdigest()
+
+
+def sealed(record: dict[str, Any]) -> bool:
+    """Whether ``record`` carries a content hash and still matches it."""
+    digest = record.get(SEAL_FIELD)
+    return isinstance(digest, str) and digest == seal(record)
+
+
+_SEAL_TAIL = len(',"sha256":"') + 64 + len('"}')
+
+
+def encode_line(record: dict[str, Any]) -> bytes:
+    """One segment line: the canonical JSON of ``record`` with its content hash added last.
+
+    The hash is of the bytes before it (the canonical JSON without ``sha256``), so a reader
+    checks a line by hashing a slice of it, without serialising the record again.
+    """
+    body = canonical_json({k: v for k, v in record.items() if k != SEAL_FIELD})
+    raw = body.encode("utf-8", "replace")
+    digest = hashlib.sha256(raw).hexdigest()
+    return raw[:-1] + b',"sha256":"' + digest.encode("ascii") + b'"}\n'
+
+
+def _raw_seal_matches(raw: bytes) -> bool | None:
+    """Check a line written by ``encode_line`` on its bytes; None if not in that shape."""
+    tail = raw[-_SEAL_TAIL:]
+    if len(raw) <= _SEAL_TAIL or not tail.startswith(b',"sha256":"') or not raw.endswith(b'"}'):
+        return None
+    body = raw[:-_SEAL_TAIL] + b"}"
+    return hashlib.sha256(body).hexdigest().encode("ascii") == tail[11:75]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A complete cache line that is not served: it failed its content check.
+
+    Attributes:
+        file: The segment's file name.
+        line: 1-based line number in that file.
+        key: The entry's key as written on the line, if it has one.
+        reason: What was wrong.
+    """
+
+    file: str
+    line: int
+    key: str | None
+    reason: str
+
+
+def check_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """Parse one complete line: ``(record, None)`` if sealed, else ``(record or None, reason)``."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None, "is not valid JSON (damaged, or cut short)"
+    if not isinstance(record, dict):
+        return None, "is not a JSON object"
+    if SEAL_FIELD not in record:
+        return record, "has no content hash (edited, or written by an older version)"
+    matches = _raw_seal_matches(raw)
+    if not (sealed(record) if matches is None else matches):
+        return record, "does not match its content hash: it was edited after it was written"
+    return record, None
 
 
 def cache_dir(data_dir: Path) -> Path:
@@ -81,9 +166,12 @@ class SegmentWriter:
         if self._fd is None:
             self._open()
         assert self._fd is not None
-        line = (canonical_json(record) + "\n").encode("utf-8", "replace")
+        line = encode_line(record)
         try:
-            written = os.write(self._fd, line)
+            # Written with the GIL held (as the ledger's lines are): a store follows the
+            # provider call, and an os.write that releases the GIL then hands it to
+            # litellm's logging thread, so the caller waits for litellm's bookkeeping.
+            written = write_holding_gil(self._fd, line)
             while written < len(line):  # only on a full disk or a signal: finish the line
                 written += os.write(self._fd, line[written:])
         except OSError as err:
@@ -116,18 +204,24 @@ class SegmentWriter:
 
 
 def read_new_entries(
-    folder: Path, cursor: dict[str, int], *, only: Collection[str] | None = None
+    folder: Path,
+    cursor: dict[str, int],
+    *,
+    only: Collection[str] | None = None,
+    rejected: list[Rejected] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Return the complete lines appended to any segment since ``cursor``, and the new cursor.
+    """Return the sealed lines appended to any segment since ``cursor``, and the new cursor.
 
     Costs one directory listing and one ``stat`` per segment when nothing changed; a line
-    still being written (no newline yet) is left for the next call, and an unreadable line is
-    skipped with a ``CacheWarning``.
+    still being written (no newline yet) is left for the next call. A line that is not JSON
+    or fails its content hash is left out: it is added to ``rejected`` when a list is given,
+    else reported with a ``CacheWarning``.
 
     Args:
         folder: The cache folder (``data_dir/cache``).
         cursor: Segment file name -> byte offset already read.
         only: Read only these segment file names (default: all).
+        rejected: Where to put the lines left out (with file, line and key).
 
     Returns:
         ``(records, cursor)``: the new records (segment by segment, in written order) and the
@@ -157,26 +251,38 @@ def read_new_entries(
             continue
         end = chunk.rfind(b"\n")
         updated[entry.name] = offset + end + 1
-        bad = 0
-        for raw in chunk[:end].split(b"\n") if end >= 0 else []:
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                bad += 1
-                continue
-            if isinstance(record, dict):
+        bad: list[Rejected] = []
+        for index, raw in enumerate(chunk[:end].split(b"\n") if end >= 0 else []):
+            record, reason = check_line(raw)
+            if reason is None and record is not None:
                 found.append(record)
-            else:
-                bad += 1
+                continue
+            key = record.get("key") if record is not None else None
+            bad.append(Rejected(entry.name, index, key if isinstance(key, str) else None,
+                                reason or "is unreadable"))
         if bad:
-            warnings.warn(
-                CacheWarning(
-                    f"Skipped {bad} unreadable line(s) in cache segment {entry.name} (a write "
-                    "was cut short); those answers will be fetched again when asked for."
-                ),
-                stacklevel=3,
-            )
+            bad = _number_lines(Path(entry.path), offset, bad)
+            if rejected is not None:
+                rejected.extend(bad)
+            else:
+                warnings.warn(
+                    CacheWarning(
+                        f"Skipped {len(bad)} cache line(s) in segment {entry.name} (first: line "
+                        f"{bad[0].line}, which {bad[0].reason}); those answers are not served "
+                        "and will be fetched again when asked for."
+                    ),
+                    stacklevel=3,
+                )
     return found, updated
+
+
+def _number_lines(path: Path, offset: int, bad: list[Rejected]) -> list[Rejected]:
+    """Turn indexes within the chunk read at ``offset`` into line numbers of the file."""
+    before = 0
+    if offset:
+        with contextlib.suppress(OSError), open(path, "rb") as handle:
+            before = handle.read(offset).count(b"\n")
+    return [Rejected(r.file, before + r.line + 1, r.key, r.reason) for r in bad]
 
 
 _ABANDONED_FOLD_S = 3600.0
@@ -237,7 +343,7 @@ def compact(folder: Path, *, not_before: float | None, max_entries: int) -> tupl
     temporary = final.with_name(final.name + ".tmp")  # readers skip it until it is complete
     with open(temporary, "xb") as handle:
         for record in kept:
-            handle.write((canonical_json(record) + "\n").encode("utf-8", "replace"))
+            handle.write(encode_line(record))
         handle.flush()
         os.fsync(handle.fileno())
     temporary.rename(final)

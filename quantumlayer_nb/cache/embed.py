@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -46,14 +45,12 @@ class WordLlamaEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                import wordllama
-                from wordllama import WordLlama
+                # WordLlama's own weights and tokenizer, read from its wheel without importing
+                # the package (its import configures the root logger and takes 0.1-0.3 s);
+                # the vectors are WordLlama.embed's (tests/test_recipes_model.py checks it).
+                from quantumlayer_nb.llm._recipe_embed import load_embedder
 
-                # The default load() looks in a user cache folder and may try the network;
-                # the weights ship inside the wheel, so point at them and forbid downloads.
-                self._model = WordLlama.load(
-                    cache_dir=Path(wordllama.__file__).parent, disable_download=True
-                )
+                self._model = load_embedder()
             return self._model
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:

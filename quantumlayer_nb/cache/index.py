@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["VectorIndex"]
 
-_INITIAL_ROWS = 64
+# Most groups hold one request and its rewordings: start small, double as they grow.
+_INITIAL_ROWS = 2
 
 
 @dataclass

@@ -23,7 +23,11 @@ class CacheConfig(BaseModel):
     )
     semantic: bool = Field(default=True, description="Also match close paraphrases.")
     semantic_threshold: float = Field(
-        default=0.95, gt=0, le=1, description="Cosine similarity a paraphrase must reach."
+        default=0.7,
+        gt=0,
+        le=1,
+        description="Cosine similarity a paraphrase must reach, once its guard signature "
+        "(names, literals, direction words, functions, in order) equals the stored one's.",
     )
     semantic_any_temperature: bool = Field(
         default=False, description="Allow semantic hits when temperature is not 0."

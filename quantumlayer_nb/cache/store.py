@@ -8,24 +8,36 @@ one ``stat`` per segment when nothing changed). See ``docs/cache.md``.
 
 from __future__ import annotations
 
-import base64
 import multiprocessing
 import os
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quantumlayer_nb.cache._answer import (
+    ANSWER_FIELDS,
+    RECORD_VERSION,
+    CachedAnswer,
+    decode_vector,
+    encode_vector,
+    similar_to_excerpt,
+)
+from quantumlayer_nb.cache._guard import semantic_group
 from quantumlayer_nb.cache._request import describe, exact_key, prompt_excerpt
 from quantumlayer_nb.cache._segments import (
     SEGMENT_SUFFIX,
+    CacheWarning,
+    Rejected,
     SegmentWriter,
     cache_dir,
     compact,
     read_new_entries,
+    seal,
 )
 from quantumlayer_nb.cache.embed import Embedder, default_embedder
 from quantumlayer_nb.cache.index import VectorIndex
@@ -37,68 +49,6 @@ if TYPE_CHECKING:
     from quantumlayer_nb.config import Settings
 
 __all__ = ["CachedAnswer", "ResponseCache", "cache_for"]
-
-RECORD_VERSION = 1
-_ANSWER_FIELDS = ("text", "model_served", "tokens_in", "tokens_out", "cost_usd", "finish_reason")
-
-
-@dataclass(frozen=True)
-class CachedAnswer:
-    """A stored answer, as returned by a hit.
-
-    Attributes:
-        text: The response text.
-        model_served: The model that produced it originally.
-        tokens_in: Prompt tokens of the original call, if known.
-        tokens_out: Completion tokens of the original call, if known.
-        cost_usd: What the original call cost (what this hit saved), None if unknown.
-        finish_reason: The original finish reason, if known.
-        kind: ``"exact"`` or ``"semantic"``.
-        created: When the answer was stored (Unix time); set by the cache.
-        key: The exact key it was stored under; set by the cache.
-        similarity: Cosine similarity of a semantic hit (1.0 for an exact hit).
-    """
-
-    text: str
-    model_served: str
-    tokens_in: int | None = None
-    tokens_out: int | None = None
-    cost_usd: float | None = None
-    finish_reason: str | None = None
-    kind: str = "exact"
-    created: float = 0.0
-    key: str = ""
-    similarity: float = 1.0
-
-    @classmethod
-    def from_record(
-        cls, record: Mapping[str, Any], *, kind: str = "exact", similarity: float = 1.0
-    ) -> CachedAnswer:
-        """The answer of a stored record (a segment line or a Qdrant payload)."""
-        fields = record["answer"]
-        return cls(
-            text=str(fields["text"]),
-            model_served=str(fields["model_served"]),
-            tokens_in=fields.get("tokens_in"),
-            tokens_out=fields.get("tokens_out"),
-            cost_usd=fields.get("cost_usd"),
-            finish_reason=fields.get("finish_reason"),
-            kind=kind,
-            created=float(record["created"]),
-            key=str(record["key"]),
-            similarity=similarity,
-        )
-
-
-def _encode_vector(vector: Any) -> str:
-    return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
-
-
-def _decode_vector(text: str) -> Any:
-    import numpy as np
-
-    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
-
 
 class ResponseCache:
     """Exact and semantic answers for one data folder; thread-safe. Use ``cache_for``.
@@ -123,6 +73,9 @@ class ResponseCache:
         self._cursor: dict[str, int] = {}
         self._last_refresh = float("-inf")
         self._server: QdrantServerIndex | None = None
+        self._rejected: dict[str, Rejected] = {}
+        self.integrity_failures = 0
+        """How many stored entries failed their content check since this cache was opened."""
         self.compaction: threading.Thread | None = self._compact_when_many_segments()
 
     def update_config(self, config: CacheConfig) -> None:
@@ -150,6 +103,18 @@ class ResponseCache:
         """
         return exact_key(model=model, messages=messages, params=params, scope=scope)
 
+    def _nearest_stored(self, messages: Sequence[Mapping[str, Any]]) -> str:
+        """The stored request most like this one, for a replay miss to name (error path)."""
+        import difflib
+
+        wanted = prompt_excerpt(messages)
+        with self._lock:
+            stored = [a.request for a in self._entries.values() if a.request]
+        if not stored:
+            return "The store holds no request text to compare with. "
+        best = max(stored, key=lambda text: difflib.SequenceMatcher(None, wanted, text).ratio())
+        return f"The nearest stored request is {best!r}. "
+
     def lookup(
         self,
         key: str,
@@ -159,16 +124,20 @@ class ResponseCache:
         mode: CacheMode | None = None,
         scope: str,
         model: str,
+        semantic: bool = True,
     ) -> CachedAnswer | None:
         """Return a stored answer for the request, or None.
 
         The exact key is a dict lookup; the semantic path runs only on an exact miss, when
-        ``semantic`` is on and the request's temperature is 0 (or ``semantic_any_temperature``).
-        ``off`` and ``refresh`` never return a hit. ``replay`` answers from exact keys only,
-        ignoring the TTL, so that a re-run gets exactly the recorded answers.
+        ``semantic`` (this call's switch) and ``[cache] semantic`` are on and the request's
+        temperature is 0 (or ``semantic_any_temperature``), and only when the guards agree
+        (``_guard``). ``off`` and ``refresh`` never return a hit. ``replay`` answers from exact
+        keys only, ignoring the TTL, so that a re-run gets exactly the recorded answers. An
+        entry that failed its content check is never returned.
 
         Raises:
-            ReplayMiss: In ``replay`` mode, when the store has no answer for ``key``.
+            ReplayMiss: In ``replay`` mode, when the store has no answer for ``key``, or the
+                answer it has was edited after it was stored.
         """
         mode = mode or self.config.mode
         if mode in ("off", "refresh"):
@@ -185,28 +154,46 @@ class ResponseCache:
         if hit is not None and (not_before is None or hit.created >= not_before):
             return hit
         if mode == "replay":
+            rejected = self._rejected.get(key)
+            if rejected is not None:
+                raise ReplayMiss(
+                    f"Replay refused: the stored answer for model {model!r}, prompt "
+                    f"{prompt_excerpt(messages)!r} (key {key}) in cache segment "
+                    f"{self.folder / rejected.file} line {rejected.line} {rejected.reason}, "
+                    "so it is not served. Run qlayer audit verify to see every such entry; "
+                    "restore the segment from a backup, or record the answer again with cache "
+                    "mode 'normal'."
+                )
             raise ReplayMiss(
                 f"Replay miss: the cache store in {self.folder} has no answer for model "
-                f"{model!r}, prompt {prompt_excerpt(messages)!r} (key {key}). Cache mode "
+                f"{model!r}, prompt {prompt_excerpt(messages)!r} (key {key}). "
+                f"{self._nearest_stored(messages)}Cache mode "
                 "'replay' answers only from the store: run this once with cache mode 'normal' "
                 '(QLAYER_CACHE__MODE=normal, or mode = "normal" under [cache]) to record it.'
             )
         if not config.semantic:
             return None
         facts = describe(model=model, messages=messages, params=params, scope=scope)
-        if facts.last_user is None or not (
-            facts.temperature_zero or config.semantic_any_temperature
-        ):
+        group = semantic_group(facts.group, facts.last_user) if facts.last_user else None
+        if group is None or facts.last_user is None:  # nothing the guards can hold on to
             return None
-        vector = self.embedder.embed([facts.last_user])[0]
+        # Embedded now, before the provider call, even when no semantic search follows:
+        # the store after the call needs the same vector (the embedder remembers the last
+        # few), and the tokenizer releases the GIL, which right after a completion hands it
+        # to litellm's logging thread and keeps the caller waiting (0.5-1 ms measured).
+        vector = self.embedder.embed([facts.last_user])[0] if config.store else None
+        if not semantic or not (facts.temperature_zero or config.semantic_any_temperature):
+            return None
+        if vector is None:
+            vector = self.embedder.embed([facts.last_user])[0]
         temperature_zero_only = not config.semantic_any_temperature
         if server is not None:
             return server.search(
-                facts.group, vector, config.semantic_threshold, not_before, temperature_zero_only
+                group, vector, config.semantic_threshold, not_before, temperature_zero_only
             )
         with self._lock:
             found = self._index.search(
-                facts.group,
+                group,
                 vector,
                 threshold=config.semantic_threshold,
                 not_before=not_before,
@@ -230,9 +217,11 @@ class ResponseCache:
         """Append ``answer`` under ``key`` to this process's segment and index it.
 
         Stores the answer, the key, the semantic group (hashes of scope, model, system prompt,
-        parameters and earlier turns) and the embedding of the last user message, never the
-        prompt itself. A later answer for the same key replaces the earlier one. Does nothing
-        when ``[cache] store = false``.
+        parameters, earlier turns and the guard signature), the embedding of the last user
+        message and, for an entry that can answer semantically, that message's first 200
+        characters, redacted (what a hit shows as "similar to"); never the system prompt or
+        earlier turns. The line carries its content hash. A later answer for the same key
+        replaces the earlier one. Does nothing when ``[cache] store = false``.
 
         Returns:
             The answer as stored (with ``created`` and ``key``), or None when not stored.
@@ -245,23 +234,31 @@ class ResponseCache:
             return None
         facts = describe(model=model, messages=messages, params=params, scope=scope)
         vector = None
-        if config.semantic and facts.last_user is not None:
+        group = semantic_group(facts.group, facts.last_user) if facts.last_user else None
+        if config.semantic and facts.last_user is not None and group is not None:
             vector = self.embedder.embed([facts.last_user])[0]
-        stored = replace(answer, kind="exact", created=time.time(), key=key, similarity=1.0)
+        # The excerpt a semantic hit shows ("similar to"): kept only for an entry that can
+        # answer semantically (temperature 0, or any temperature when that is allowed).
+        can_match = facts.temperature_zero or config.semantic_any_temperature
+        request = similar_to_excerpt(facts.last_user) if vector is not None and can_match else None
+        stored = replace(answer, kind="exact", created=time.time(), key=key, similarity=1.0,
+                         request=request)
         record: dict[str, Any] = {
             "v": RECORD_VERSION,
             "key": key,
             "created": stored.created,
-            "group": facts.group,
+            "group": group or facts.group,
             "scope": scope,
             "model": model,
             "system_hash": facts.system_hash,
             "params_hash": facts.params_hash,
             "temperature": facts.temperature,
-            "answer": {name: getattr(stored, name) for name in _ANSWER_FIELDS},
+            "answer": {name: getattr(stored, name) for name in ANSWER_FIELDS},
         }
         if vector is not None:
-            record["vector"] = _encode_vector(vector)
+            record["vector"] = encode_vector(vector)
+        if request is not None:
+            record["request"] = request
         with self._lock:
             written = self._writer.append(record)
             name = self._writer.name
@@ -270,6 +267,7 @@ class ResponseCache:
             self._add_locked(record, vector)
         server = self._server_index()
         if server is not None:
+            record["sha256"] = seal(record)  # the same hash the segment line carries
             server.upsert(record, vector, stored)
         return stored
 
@@ -334,15 +332,35 @@ class ResponseCache:
         if not force and now - self._last_refresh < self.config.refresh_interval_s:
             return 0
         self._last_refresh = now
-        records, self._cursor = read_new_entries(self.folder, self._cursor)
+        rejected: list[Rejected] = []
+        records, self._cursor = read_new_entries(self.folder, self._cursor, rejected=rejected)
+        if rejected:
+            self._report_rejected(rejected)
         added = 0
         for record in records:
             try:
-                vector = _decode_vector(record["vector"]) if "vector" in record else None
+                vector = decode_vector(record["vector"]) if "vector" in record else None
                 added += self._add_locked(record, vector)
             except (KeyError, TypeError, ValueError):
                 continue  # a line written by a newer or broken writer: not an answer we trust
         return added
+
+    def _report_rejected(self, rejected: list[Rejected]) -> None:
+        """Count, remember and report entries that failed their content check."""
+        from quantumlayer_nb.observability import get_logger
+
+        self.integrity_failures += len(rejected)
+        for item in rejected:
+            if item.key is not None:
+                self._rejected[item.key] = item
+        first = rejected[0]
+        message = (
+            f"{len(rejected)} cache entr{'y' if len(rejected) == 1 else 'ies'} not served: "
+            f"{self.folder / first.file} line {first.line} (key {first.key}) {first.reason}. "
+            "Run qlayer audit verify to list them."
+        )
+        warnings.warn(CacheWarning(message), stacklevel=4)
+        get_logger(__name__).warning(message)
 
     def _add_locked(self, record: Mapping[str, Any], vector: Any) -> int:
         key = str(record["key"])
@@ -351,6 +369,7 @@ class ResponseCache:
         if previous is not None and previous.created > created:
             return 0
         answer = CachedAnswer.from_record(record)
+        self._rejected.pop(key, None)
         self._entries[key] = answer
         self._entries.move_to_end(key)
         if vector is not None:

@@ -8,6 +8,7 @@ runs them, repairs failures on request, and returns an :class:`EvalReport`.
 
 from __future__ import annotations
 
+from quantumlayer_nb.eval._cascade import TaskCheck, task_check
 from quantumlayer_nb.eval._namespaces import sandbox_capabilities
 from quantumlayer_nb.eval._store import pass_rates, samples_relation
 from quantumlayer_nb.eval.passk import mean_pass_at_k, pass_at_k
@@ -35,6 +36,7 @@ __all__ = [
     "SandboxResult",
     "Suite",
     "Task",
+    "TaskCheck",
     "aevaluate",
     "evaluate",
     "humaneval",
@@ -45,4 +47,5 @@ __all__ = [
     "recipes_suite",
     "samples_relation",
     "sandbox_capabilities",
+    "task_check",
 ]

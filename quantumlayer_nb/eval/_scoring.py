@@ -8,6 +8,7 @@ each Dask worker process keeps its own warm sandbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
 import threading
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any, Literal, Protocol
 
+from quantumlayer_nb.errors import SandboxError
 from quantumlayer_nb.eval.sandbox import Sandbox, SandboxLimits, SandboxResult
 
 __all__ = ["DaskScorer", "LocalScorer", "Scorer", "score_on_dask_worker"]
@@ -27,6 +29,11 @@ class Scorer(Protocol):
 
     async def score(self, program: str, tests: str, entry_point: str | None) -> SandboxResult:
         """Run the program and its tests."""
+        ...
+
+    def run_blocking(self, program: str, tests: str, entry_point: str | None
+                     ) -> SandboxResult:
+        """Run the program and its tests, blocking (from any thread)."""
         ...
 
     def close(self) -> None:
@@ -45,9 +52,19 @@ class LocalScorer:
                  isolation: IsolationChoice = "auto") -> None:
         self.size = max(1, size or 2 * (os.cpu_count() or 1))
         self._idle: queue.Queue[Sandbox] = queue.Queue()
-        for _ in range(self.size):
-            self._idle.put(Sandbox(limits, isolation=isolation))
+        boxes = [Sandbox(limits, isolation=isolation) for _ in range(self.size)]
+        for box in boxes:
+            self._idle.put(box)
         self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="qlayer-sandbox")
+        # The workers start now, side by side, while the caller loads its samples; a start
+        # that fails is retried (and its error raised) by the first run on that sandbox.
+        for box in boxes:
+            self._threads.submit(_start_quietly, box)
+
+    def run_blocking(self, program: str, tests: str, entry_point: str | None
+                     ) -> SandboxResult:
+        """Run on the first idle sandbox, in the calling thread."""
+        return self._run(program, tests, entry_point)
 
     def _run(self, program: str, tests: str, entry_point: str | None) -> SandboxResult:
         box = self._idle.get()
@@ -67,6 +84,11 @@ class LocalScorer:
         self._threads.shutdown(wait=True)
         while not self._idle.empty():
             self._idle.get().close()
+
+
+def _start_quietly(box: Sandbox) -> None:
+    with contextlib.suppress(SandboxError):
+        box.start()
 
 
 _worker_sandboxes: dict[tuple[Any, ...], Sandbox] = {}
@@ -102,6 +124,13 @@ class DaskScorer:
         loop = asyncio.get_running_loop()
         answer: dict[str, Any] = await loop.run_in_executor(None, future.result)
         return SandboxResult(**answer)
+
+    def run_blocking(self, program: str, tests: str, entry_point: str | None
+                     ) -> SandboxResult:
+        """Submit to the cluster and wait for the answer."""
+        future = self.client.submit(score_on_dask_worker, program, tests, entry_point,
+                                    self.limits, self.isolation, pure=False)
+        return SandboxResult(**future.result())
 
     def close(self) -> None:
         """Nothing to release: the cluster belongs to the caller."""

@@ -18,7 +18,7 @@ __all__ = ["SAMPLE_COLUMNS", "finished_samples", "pass_rates", "record_sample",
 SAMPLE_COLUMNS = (
     "run_id", "suite", "task_id", "model", "model_served", "sample", "round", "final",
     "passed", "outcome", "message", "duration_ms", "latency_ms", "tokens_in", "tokens_out",
-    "cost_usd", "tags", "ts",
+    "cost_usd", "tags", "ts", "deployment", "stages", "check_passed",
 )
 
 _SAMPLES_SQL = """
@@ -34,7 +34,10 @@ SELECT run_id,
        outcome,
        data->>'message' AS message,
        CAST(data->>'duration_ms' AS DOUBLE) AS duration_ms,
-       latency_ms, tokens_in, tokens_out, cost_usd, tags, ts
+       latency_ms, tokens_in, tokens_out, cost_usd, tags, ts,
+       data->>'deployment' AS deployment,
+       CAST(data->>'stages' AS INTEGER) AS stages,
+       CAST(data->>'check_passed' AS BOOLEAN) AS check_passed
 FROM qlayer_events WHERE kind = 'eval_sample'
 """
 
@@ -47,14 +50,18 @@ def record_sample(data_dir: Path, sample: dict[str, Any]) -> None:
         sample: keys ``run_id``, ``suite``, ``task_id``, ``model``, ``model_served``,
             ``sample``, ``round``, ``final``, ``passed``, ``outcome``, ``message``,
             ``duration_ms``, ``latency_ms``, ``tokens_in``, ``tokens_out``, ``cost_usd``,
-            ``tags``, ``call_id`` and optionally ``completion``.
+            ``tags``, ``call_id`` and optionally ``completion``; for a cascade route,
+            ``deployment`` (the stage that served), ``stages`` (how many were tried) and
+            ``check_passed`` (whether the serving stage passed the visible tests).
     """
     from quantumlayer_nb.ledger import ledger_for
 
     data = {key: sample.get(key) for key in (
         "suite", "task_id", "sample", "round", "final", "passed", "outcome", "message",
-        "duration_ms", "completion", "isolation")}
-    ledger_for(Path(data_dir)).append({
+        "duration_ms", "completion", "isolation", "deployment", "stages", "check_passed")}
+    # Every field is built here from JSON types: the ledger's trusted path skips validating
+    # them again (same line written, a third of the time).
+    ledger_for(Path(data_dir)).append_trusted({
         "kind": "eval_sample", "run_id": sample.get("run_id"), "call_id": sample.get("call_id"),
         "model_requested": sample.get("model"), "model_served": sample.get("model_served"),
         "tokens_in": sample.get("tokens_in"), "tokens_out": sample.get("tokens_out"),
@@ -82,6 +89,11 @@ def samples_relation(data_dir: Path, con: duckdb.DuckDBPyConnection | None = Non
 
 def finished_samples(data_dir: Path, suite: str) -> set[tuple[str, str, int]]:
     """``(task_id, model, sample)`` of every sample of ``suite`` whose last round is recorded."""
+    from quantumlayer_nb.ledger._chain import ledger_dir
+
+    folder = ledger_dir(Path(data_dir))
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return set()  # a fresh data folder: nothing to skip, and no need to start duckdb
     relation = samples_relation(data_dir)
     rows = relation.filter(f"final AND suite = {_quote(suite)}").project(
         "task_id, model, sample").fetchall()

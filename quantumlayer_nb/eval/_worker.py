@@ -6,10 +6,17 @@ stdin and answers with frames on stdout. Each job runs in a forked child that ca
 ``setsid``, lowers its resource limits, clears its environment, moves into a fresh temporary
 folder, runs the code and its tests, and reports over a private pipe.
 
-With ``--unshare`` the worker first enters new network, PID, IPC and UTS namespaces and
-serves as PID 1 of the new PID namespace, so ``kill(-1, SIGKILL)`` after each sample ends
-every process the sample left behind. Without namespaces the worker makes itself a child
-subreaper and kills the sample's orphans one by one.
+With ``--unshare`` the worker first enters new network, PID, IPC, UTS and mount namespaces
+and serves as PID 1 of the new PID namespace, so ``kill(-1, SIGKILL)`` after each sample ends
+every process the sample left behind; in its mount namespace it mounts empty tmpfs over the
+folders given with ``--hide`` (home folders, the project, ``/tmp``, ``/dev/shm``...) and a
+fresh ``/proc``. Without namespaces the worker makes itself a child subreaper and kills the
+sample's orphans one by one.
+
+The worker is not dumpable (``PR_SET_DUMPABLE`` 0), so a sample cannot ``ptrace`` it or open
+``/proc/<worker>/mem``. Where its ``/tmp`` and ``/dev/shm`` are its own (bubblewrap, or the
+mount namespace), it empties them, its folder and its System V IPC objects after every
+sample, so nothing one sample leaves is seen by the next.
 
 It imports nothing from the package: it must start fast and must not import anything heavy.
 """
@@ -37,7 +44,11 @@ CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUTS = 0x04000000
+CLONE_NEWNS = 0x00020000
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 PR_CAPBSET_DROP = 24
 _LAST_CAP = 63
 _TRACEBACK_LIMIT = 8_000
@@ -87,7 +98,7 @@ def enter_namespaces() -> None:
     The calling process stays outside the PID namespace, waits for the namespace's first
     process (which runs the rest of the program) and exits with its status.
     """
-    flags = CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    flags = CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS
     if _libc().unshare(flags) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"unshare failed: {os.strerror(errno)}")
@@ -96,6 +107,170 @@ def enter_namespaces() -> None:
         signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
         _, status = os.waitpid(pid, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    def encode(text: str | None) -> bytes | None:
+        return text.encode() if text is not None else None
+
+    if _libc().mount(encode(source), encode(target), encode(fstype), flags, encode(data)) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {target}: {os.strerror(errno)}")
+
+
+def _inside(path: str, roots: list[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def hide_host(plan: dict[str, list[str]]) -> dict[str, list[str]]:
+    """In a new mount namespace: tmpfs over ``plan["dirs"]``, empty files over
+    ``plan["files"]``, ``plan["needed"]`` bound back read-only, and a fresh ``/proc``.
+
+    Returns what was hidden and what could not be (``hidden``, ``not_hidden``).
+    """
+    hidden: list[str] = []
+    failed: list[str] = []
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount reaches the host
+    dirs = [d for d in dict.fromkeys(plan.get("dirs", [])) if os.path.isdir(d)]
+    keep = []  # opened before they disappear under a tmpfs
+    for path in plan.get("needed", []):
+        if _inside(path, dirs) and os.path.exists(path):
+            keep.append((path, os.path.isdir(path), os.open(path, os.O_PATH)))
+    for directory in dirs:
+        if not os.path.isdir(directory):  # inside a folder already hidden
+            hidden.append(directory)
+            continue
+        try:
+            _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=256m")
+            hidden.append(directory)
+        except OSError:
+            failed.append(directory)
+    for file in plan.get("files", []):
+        if not os.path.isfile(file):
+            continue
+        try:
+            _mount("/dev/null", file, None, MS_BIND)
+            hidden.append(file)
+        except OSError:
+            failed.append(file)
+    for path, is_dir, fd in keep:
+        try:
+            if is_dir:
+                os.makedirs(path, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        except OSError:
+            failed.append(path)
+        finally:
+            os.close(fd)
+    try:  # a /proc of this PID namespace only: no other process of the host is listed
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        failed.append("/proc")
+    writable: list[str] = [d for d in ("/tmp", "/dev/shm") if d in hidden]
+    return {"hidden": hidden, "not_hidden": failed,
+            "not_read_only": _remount_read_only(writable)}
+
+
+def _remount_read_only(writable: list[str]) -> list[str]:
+    """Make every mount of this namespace read-only except ``writable`` and ``/proc``.
+
+    Returns the mount points that could not be made read-only.
+    """
+    try:
+        with open("/proc/self/mountinfo") as handle:
+            rows = [line.split() for line in handle]
+    except OSError:
+        return ["/"]
+    failed = []
+    for row in rows:
+        point = row[4].encode().decode("unicode_escape")
+        if _inside(point, [*writable, "/proc"]) or not os.path.exists(point):
+            continue
+        options = row[5].split(",")
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID
+        flags |= MS_NODEV if "nodev" in options else 0
+        flags |= MS_NOEXEC if "noexec" in options else 0
+        try:
+            _mount(None, point, None, flags)
+        except OSError:
+            failed.append(point)
+    return failed
+
+
+def make_undumpable() -> None:
+    """Refuse ptrace and /proc/<pid>/mem to processes without CAP_SYS_PTRACE."""
+    _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _remove_tree_entries(folder: str, keep: frozenset[str] = frozenset()) -> None:
+    """Remove everything inside ``folder`` except the names in ``keep``."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name in keep:
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, onerror=_make_removable)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def _make_removable(_function: Any, path: str, _info: Any) -> None:
+    """rmtree's error handler: a sample may leave folders without write permission."""
+    with contextlib.suppress(OSError):
+        os.chmod(os.path.dirname(path), 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+
+
+def _remove_sysv_ipc() -> None:
+    """Remove the System V shared memory, queues and semaphores left in our IPC namespace."""
+    libc = None
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) < 2:
+                continue
+            libc = libc or _libc()
+            ident = int(fields[1])
+            if kind == "shm":
+                libc.shmctl(ident, 0, None)  # IPC_RMID
+            elif kind == "msg":
+                libc.msgctl(ident, 0, None)
+            else:
+                libc.semctl(ident, 0, 0)
+
+
+def clear_shared_places(base: str) -> None:
+    """Empty every place a sample could leave something for the next one.
+
+    Only called where ``/tmp`` and ``/dev/shm`` belong to this worker alone.
+    """
+    _remove_tree_entries(base)
+    parts = os.path.normpath(base).split(os.sep)
+    keep = frozenset(parts[2:3]) if len(parts) > 2 and parts[1] == "tmp" else frozenset()
+    _remove_tree_entries("/tmp", keep)
+    _remove_tree_entries("/dev/shm")
+    _remove_tree_entries("/dev/mqueue")
+    _remove_sysv_ipc()
 
 
 def drop_capabilities() -> bool:
@@ -166,12 +341,15 @@ def run_harness(job: dict[str, Any], report: Any, *,
     try:
         exec(compile(code, "<solution>", "exec"), namespace)
         stage = "tests"
+        if entry_point:
+            if entry_point not in namespace:
+                report("error", f"The solution does not define {entry_point!r}.", "")
+            # Assert blocks and test_* functions may call the entry point ``candidate``.
+            namespace.setdefault("candidate", namespace[entry_point])
         exec(compile(tests, "<tests>", "exec"), namespace)
         ran = 0
         check = namespace.get("check")
         if entry_point and callable(check):
-            if entry_point not in namespace:
-                report("error", f"The solution does not define {entry_point!r}.", "")
             check(namespace[entry_point])
             ran += 1
         for name, value in list(namespace.items()):
@@ -202,11 +380,15 @@ def run_child(job: dict[str, Any], folder: str, result_fd: int, out_fd: int,
               err_fd: int, keep_fds: tuple[int, ...]) -> None:
     """Body of the forked child: isolate, run the harness, report, never return."""
     write, dumps, exit_now, getpid = os.write, json.dumps, os._exit, os.getpid
-    main_pid, token = getpid(), str(job.get("token", ""))
+    get_frame, harness_codes = sys._getframe, (run_harness.__code__, run_child.__code__)
+    main_pid, token = getpid(), str(job.pop("token", ""))
 
     def report(outcome: str, message: str, trace: str) -> None:
         if getpid() != main_pid:  # a fork of the sample: only the sample itself reports
             exit_now(0)
+        if get_frame(1).f_code not in harness_codes:  # called from the sample's own code
+            outcome, message, trace = ("error", "The sample called the harness's reporter "
+                                       "itself (a forged result).", "")
         payload = dumps({"outcome": outcome, "message": message, "traceback": trace,
                          "token": token}).encode("utf-8", "replace")
         try:
@@ -297,8 +479,13 @@ def _reap() -> None:
             time.sleep(0.0005)
 
 
-def run_job(job: dict[str, Any], base: str, pid_namespace: bool) -> dict[str, Any]:
-    """Fork a child for one job, supervise it, and return the result as a dict."""
+def run_job(job: dict[str, Any], base: str, pid_namespace: bool,
+            private_places: bool = False) -> dict[str, Any]:
+    """Fork a child for one job, supervise it, and return the result as a dict.
+
+    With ``private_places`` (``/tmp`` and ``/dev/shm`` are this worker's own), everything
+    the sample wrote there, in ``base`` and in System V IPC is removed once it has ended.
+    """
     limit = int(job.get("output_limit", 65536))
     timeout = float(job.get("timeout", 10.0))
     folder = tempfile.mkdtemp(prefix="sample-", dir=base)
@@ -353,7 +540,10 @@ def run_job(job: dict[str, Any], base: str, pid_namespace: bool) -> dict[str, An
     for fd in (result_r, out_r, err_r, pidfd):
         if fd >= 0:
             os.close(fd)
-    shutil.rmtree(folder, ignore_errors=True)
+    if private_places:
+        clear_shared_places(base)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
     result = _interpret(bytes(buffers[result_r]), status, timed_out, str(job.get("token")), job)
     result.update(stdout=buffers[out_r].decode("utf-8", "replace"),
                   stderr=buffers[err_r].decode("utf-8", "replace"),
@@ -403,23 +593,28 @@ def _interpret(raw: bytes, status: int, timed_out: bool, token: str,
             "message": f"The child exited with status {code} before reporting a result."}
 
 
-def serve(pid_namespace: bool) -> None:
+def serve(pid_namespace: bool, private_places: bool = False,
+          hello: dict[str, Any] | None = None) -> None:
     """Answer jobs from stdin until it closes."""
     proto_in, proto_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # stray prints must never corrupt the protocol
     os.close(devnull)
-    base = tempfile.mkdtemp(prefix="qlayer-worker-")
+    # Where /tmp is ours, the sample's ``..`` is the worker's own temporary root, emptied
+    # after every sample; elsewhere a folder of our own, removed when the worker ends.
+    base = tempfile.gettempdir() if private_places else tempfile.mkdtemp(prefix="qlayer-worker-")
     try:
-        write_frame(proto_out, json.dumps({"ready": True, "pid": os.getpid()}).encode())
+        write_frame(proto_out, json.dumps({"ready": True, "pid": os.getpid(),
+                                           **(hello or {})}).encode())
         while True:
             frame = read_frame(proto_in)
             if frame is None:
                 return
             job = json.loads(frame)
+            del frame  # the job's token must not linger in a frame a sample can walk to
             try:
-                result = run_job(job, base, pid_namespace)
+                result = run_job(job, base, pid_namespace, private_places)
             except Exception as error:  # the worker must keep serving
                 result = {"outcome": "error", "traceback": _format_traceback(error),
                           "message": f"The sandbox worker failed: {error}", "stdout": "",
@@ -427,15 +622,25 @@ def serve(pid_namespace: bool) -> None:
             result["id"] = job.get("id")
             write_frame(proto_out, json.dumps(result).encode())
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        if not private_places:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:
     """Entry point: ``--unshare`` enters namespaces, ``--pid-namespace`` says we are PID 1."""
+    make_undumpable()
     pid_namespace = "--pid-namespace" in argv
+    private_places = "--private-tmp" in argv
+    hello: dict[str, Any] = {}
     if "--unshare" in argv:
         enter_namespaces()
         pid_namespace = True
+        if "--hide" in argv:
+            hello = hide_host(json.loads(argv[argv.index("--hide") + 1]))
+            private_places = "/tmp" in hello["hidden"] and "/dev/shm" in hello["hidden"]
+            tempfile.tempdir = None
+            os.environ["TMPDIR"] = "/tmp"
+            os.chdir("/tmp")
     if "--drop-capabilities" in argv:
         drop_capabilities()
     if not pid_namespace:
@@ -444,7 +649,7 @@ def main(argv: list[str]) -> int:
     for name in _PRELOAD:
         with contextlib.suppress(ImportError):
             __import__(name)
-    serve(pid_namespace and os.getpid() == 1)
+    serve(pid_namespace and os.getpid() == 1, private_places, hello)
     return 0
 
 

@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quantumlayer_nb.eval._store import samples_relation
+from quantumlayer_nb.eval._store import SAMPLE_COLUMNS, samples_relation
 from quantumlayer_nb.eval.passk import mean_pass_at_k
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class EvalReport:
 
     def __init__(self, samples: pd.DataFrame, suite: str, models: list[str], k: list[int],
                  *, elapsed_s: float = 0.0, stopped_for_budget: bool = False,
-                 cancelled: bool = False) -> None:
+                 cancelled: bool = False, cascades: list[str] | None = None) -> None:
         self.samples = samples
         self.suite = suite
         self.models = models
@@ -42,11 +42,36 @@ class EvalReport:
         self.elapsed_s = elapsed_s
         self.stopped_for_budget = stopped_for_budget
         self.cancelled = cancelled
+        self.cascades = list(cascades or [])
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]], suite: str, *, models: list[str],
+                  k: list[int] | None = None, elapsed_s: float = 0.0,
+                  stopped_for_budget: bool = False, cancelled: bool = False,
+                  cascades: list[str] | None = None) -> EvalReport:
+        """Build the report from the sample rows an evaluation just recorded (the dicts
+        given to ``record_sample``), without reading the ledger back."""
+        import pandas as pd
+
+        frame = pd.DataFrame([{column: row.get(column) for column in SAMPLE_COLUMNS}
+                              for row in rows], columns=list(SAMPLE_COLUMNS))
+        for column in ("sample", "round"):
+            frame[column] = frame[column].astype("int64")
+        for column in ("final", "passed"):
+            frame[column] = frame[column].astype(bool)
+        for column in ("duration_ms", "latency_ms", "cost_usd"):
+            frame[column] = frame[column].astype("float64")
+        frame = frame.sort_values(["task_id", "model", "sample", "round"], kind="stable")
+        frame = frame.drop_duplicates(["task_id", "model", "sample", "round"], keep="last")
+        return cls(frame.reset_index(drop=True), suite, list(models), k or [1],
+                   elapsed_s=elapsed_s, stopped_for_budget=stopped_for_budget,
+                   cancelled=cancelled, cascades=cascades)
 
     @classmethod
     def load(cls, data_dir: Path, suite: str, *, models: list[str] | None = None,
              k: list[int] | None = None, n: int | None = None, elapsed_s: float = 0.0,
-             stopped_for_budget: bool = False, cancelled: bool = False) -> EvalReport:
+             stopped_for_budget: bool = False, cancelled: bool = False,
+             cascades: list[str] | None = None) -> EvalReport:
         """Build the report from the samples recorded on the ledger.
 
         Args:
@@ -58,6 +83,8 @@ class EvalReport:
             elapsed_s: wall-clock seconds of the run.
             stopped_for_budget: whether the run stopped because the budget ran out.
             cancelled: whether the run was cancelled before every sample started.
+            cascades: which of the models are cascade routes (default: those whose
+                samples record the stages they went through).
         """
         relation = samples_relation(data_dir)
         quoted = suite.replace("'", "''")
@@ -68,9 +95,11 @@ class EvalReport:
             frame = frame[frame["sample"] < n]
         frame = frame.drop_duplicates(["task_id", "model", "sample", "round"], keep="last")
         chosen = models if models is not None else sorted(frame["model"].unique())
+        if cascades is None:
+            cascades = sorted(frame.loc[frame["stages"].notna(), "model"].unique())
         return cls(frame.reset_index(drop=True), suite, list(chosen), k or [1],
                    elapsed_s=elapsed_s, stopped_for_budget=stopped_for_budget,
-                   cancelled=cancelled)
+                   cancelled=cancelled, cascades=cascades)
 
     def _final(self) -> pd.DataFrame:
         return self.samples[self.samples["final"].astype(bool)]
@@ -99,9 +128,39 @@ class EvalReport:
                     row[f"pass@{k} first try"] = self.pass_at_k(model, k, first_round=True)
                 row["repair rounds"] = int((mine["round"] > 0).sum())
             row["cost_usd"] = float(mine["cost_usd"].fillna(0).sum())
+            solved = int(mine.loc[mine["final"].astype(bool), "passed"].astype(bool).sum())
+            row["cost per solved"] = row["cost_usd"] / solved if solved else float("nan")
             row["tokens"] = int(mine["tokens_in"].fillna(0).sum()
                                 + mine["tokens_out"].fillna(0).sum())
             row["mean sandbox ms"] = float(mine["duration_ms"].mean()) if len(mine) else 0.0
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    @property
+    def cascade(self) -> pd.DataFrame:
+        """One row per cascade route: pass@1 on the full tests, how often the serving stage
+        passed the visible tests, the share of samples that escalated, which stage served
+        how often, cost and cost per solved task."""
+        import pandas as pd
+
+        rows: list[dict[str, Any]] = []
+        for model in self.cascades:
+            mine = self._final()
+            mine = mine[mine["model"] == model]
+            solved = int(mine["passed"].astype(bool).sum())
+            cost = float(self.samples.loc[self.samples["model"] == model, "cost_usd"]
+                         .fillna(0).sum())
+            stages = mine["stages"].fillna(1).astype(int)
+            row: dict[str, Any] = {
+                "model": model, "samples": len(mine), "pass@1": self.pass_at_k(model, 1),
+                "visible tests passed": float(mine["check_passed"].fillna(False)
+                                              .astype(bool).mean()) if len(mine) else 0.0,
+                "escalated": float((stages > 1).mean()) if len(mine) else 0.0,
+            }
+            for deployment, count in mine["deployment"].fillna("?").value_counts().items():
+                row[f"served by {deployment}"] = int(count)
+            row["cost_usd"] = cost
+            row["cost per solved"] = cost / solved if solved else float("nan")
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -155,6 +214,8 @@ class EvalReport:
         """The summary and outcomes as Markdown tables."""
         lines = [f"# Evaluation: {self.suite}", ""]
         lines.append(_markdown_table(self.summary))
+        if self.cascades:
+            lines += ["", "## Cascades", "", _markdown_table(self.cascade)]
         lines += ["", "## Outcomes", "", _markdown_table(self.outcomes.reset_index())]
         if self.stopped_for_budget:
             lines += ["", "Generation stopped early: the budget ran out."]
@@ -166,8 +227,11 @@ class EvalReport:
     def to_html(self, path: str | Path | None = None) -> str:
         """A self-contained HTML page (tables and plots); written to ``path`` if given."""
         parts = [f"<h1>Evaluation: {html.escape(self.suite)}</h1>",
-                 self.summary.to_html(index=False, float_format="{:.3f}".format),
-                 "<h2>Outcomes</h2>", self.outcomes.to_html()]
+                 self.summary.to_html(index=False, float_format="{:.3f}".format)]
+        if self.cascades:
+            parts += ["<h2>Cascades</h2>",
+                      self.cascade.to_html(index=False, float_format="{:.3f}".format)]
+        parts += ["<h2>Outcomes</h2>", self.outcomes.to_html()]
         if len(self.samples):
             for figure in (self.plot_cost(), self.plot_heatmap()):
                 parts.append(f'<img src="data:image/png;base64,{_png(figure)}"/>')

@@ -21,16 +21,18 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
 from quantumlayer_nb.errors import ConfigError
+from quantumlayer_nb.eval._cascade import TaskCheck, cascade_routes, stages_of
 from quantumlayer_nb.eval._interrupt import run_until_interrupted
 from quantumlayer_nb.eval._scoring import DaskScorer, IsolationChoice, LocalScorer, Scorer
 from quantumlayer_nb.eval._store import finished_samples, record_sample
 from quantumlayer_nb.eval.report import EvalReport
 from quantumlayer_nb.eval.sandbox import SandboxLimits, SandboxResult
 from quantumlayer_nb.eval.suites import Suite, Task, load_suite
+from quantumlayer_nb.jobs import tracked
 from quantumlayer_nb.observability import span
 
 __all__ = ["GenerateFn", "GenerationLike", "ProgressCallback", "SampleResult", "aevaluate",
-           "evaluate", "repair_prompt"]
+           "evaluate", "redact_sample_output", "repair_prompt"]
 
 _COMPLETION_LIMIT = 20_000
 
@@ -92,13 +94,49 @@ def _default_generate() -> GenerateFn:
     return cast(GenerateFn, quantumlayer_nb.agenerate)
 
 
+def _key_env_vars() -> tuple[str, ...]:
+    from quantumlayer_nb.safety.secrets import DEFAULT_KEY_ENV_VARS
+
+    try:
+        from quantumlayer_nb.config import get_settings
+
+        return tuple(dict.fromkeys((*DEFAULT_KEY_ENV_VARS,
+                                    *get_settings().safety.key_env_vars)))
+    except Exception:  # no readable configuration: the default key variables still apply
+        return tuple(DEFAULT_KEY_ENV_VARS)
+
+
+def redact_sample_output(text: str, key_env_vars: tuple[str, ...] | None = None) -> str:
+    """``text`` (what a sample printed, its traceback or message) with secrets redacted.
+
+    Sample output is host data, not the user's prompt: the secret detectors always run on
+    it, whatever the project's ``safety.secrets`` setting, before it goes into a prompt or
+    onto the ledger.
+
+    Args:
+        text: the sample's output, traceback or message.
+        key_env_vars: environment variables whose values are redacted (default: the
+            project's ``safety.key_env_vars`` and the usual provider keys).
+    """
+    if not text:
+        return text
+    from quantumlayer_nb.safety.secrets import find_secrets
+
+    keys = key_env_vars if key_env_vars is not None else _key_env_vars()
+    return find_secrets(text, keys, patterns=True)[0]
+
+
 def repair_prompt(task: Task, code: str, result: SandboxResult) -> str:
-    """The prompt for a repair round: the task, the failing code and what the tests said."""
-    output = (result.stdout[-1500:] + result.stderr[-1500:]).strip()
+    """The prompt for a repair round: the task, the failing code and what the tests said.
+
+    The sample's message, traceback and output pass through :func:`redact_sample_output`.
+    """
+    output = redact_sample_output((result.stdout[-1500:] + result.stderr[-1500:]).strip())
     parts = [task.prompt.rstrip(), "", "Your previous code:", "```python", code.rstrip(),
-             "```", f"failed its tests ({result.outcome}): {result.message}"]
+             "```", f"failed its tests ({result.outcome}): "
+             f"{redact_sample_output(result.message)}"]
     if result.traceback:
-        parts += ["```", result.traceback[-3000:].rstrip(), "```"]
+        parts += ["```", redact_sample_output(result.traceback[-3000:].rstrip()), "```"]
     if output:
         parts += ["Output:", "```", output, "```"]
     parts.append("Return the complete corrected code in one Python code block.")
@@ -112,7 +150,8 @@ class _Run:
                  generate: GenerateFn | None, repair_rounds: int, budget: float | None,
                  concurrency: int, temperature: float | None,
                  on_progress: ProgressCallback | None = None,
-                 cancel_event: threading.Event | None = None) -> None:
+                 cancel_event: threading.Event | None = None,
+                 cascades: set[str] | None = None) -> None:
         self.suite, self.scorer, self.data_dir, self.run_id = suite, scorer, data_dir, run_id
         self.generate, self.repair_rounds, self.budget = generate, repair_rounds, budget
         self.spent = 0.0
@@ -123,6 +162,18 @@ class _Run:
         self.cancelled = False
         self.total = 0
         self.done = 0
+        self._key_env_vars: tuple[str, ...] | None = None
+        self.cascades = cascades or set()
+        self.rows: list[dict[str, Any]] = []  # what was recorded, for the report
+
+    @property
+    def key_env_vars(self) -> tuple[str, ...]:
+        """The variables whose values are redacted from sample output, read on the first
+        failed sample (loading the secret detectors costs 0.3 s; a run where every sample
+        passes never needs them)."""
+        if self._key_env_vars is None:
+            self._key_env_vars = _key_env_vars()
+        return self._key_env_vars
 
     def _over_budget(self) -> bool:
         if self.budget is not None and self.spent >= self.budget:
@@ -151,17 +202,23 @@ class _Run:
             async with self.semaphore:
                 if (not self._may_start()) if round_number == 0 else self._over_budget():
                     return
+                options: dict[str, Any] = {}
+                check = None
+                if model in self.cascades:  # each stage checked on the visible tests
+                    check = TaskCheck(task, run=self.scorer.run_blocking)
+                    options["check"] = check
                 generation = await self.generate(
                     prompt, model=model, format="code", temperature=self.temperature,
                     metadata={"eval_suite": self.suite.name, "eval_task": task.id,
-                              "eval_sample": sample, "eval_round": round_number})
+                              "eval_sample": sample, "eval_round": round_number}, **options)
                 self.spent += generation.cost_usd or 0.0
                 cost += generation.cost_usd or 0.0
                 code = generation.code if generation.code is not None else generation.text
                 result = await self.scorer.score(task.program(code), task.tests,
                                                  task.entry_point)
             final = result.passed or round_number == self.repair_rounds
-            self.record(task, model, sample, round_number, final, code, result, generation)
+            self.record(task, model, sample, round_number, final, code, result, generation,
+                        check)
             if final:
                 self._finished(SampleResult(task.id, model, sample, result.passed,
                                             result.outcome, round_number + 1, cost,
@@ -181,12 +238,16 @@ class _Run:
                                     0.0))
 
     def record(self, task: Task, model: str, sample: int, round_number: int, final: bool,
-               code: str, result: SandboxResult, generation: GenerationLike | None) -> None:
-        record_sample(self.data_dir, {
+               code: str, result: SandboxResult, generation: GenerationLike | None,
+               check: TaskCheck | None = None) -> None:
+        row = {
             "run_id": self.run_id, "suite": self.suite.name, "task_id": task.id,
             "model": model, "sample": sample, "round": round_number, "final": final,
             "passed": result.passed, "outcome": result.outcome,
-            "message": result.message[:2000], "duration_ms": result.duration_ms,
+            # A pass's message is the harness's own ("3 test(s) passed"): nothing to redact.
+            "message": (result.message[:2000] if result.passed else
+                        redact_sample_output(result.message[:2000], self.key_env_vars)),
+            "duration_ms": result.duration_ms,
             "completion": code[:_COMPLETION_LIMIT], "tags": task.tags,
             "isolation": result.isolation,
             "model_served": getattr(generation, "model_served", None),
@@ -195,7 +256,14 @@ class _Run:
             "cost_usd": getattr(generation, "cost_usd", None),
             "latency_ms": getattr(generation, "latency_ms", None),
             "call_id": getattr(generation, "call_id", None),
-        })
+            "deployment": getattr(generation, "deployment", None),
+            # A cascade's sample: how many stages it went through, and whether the stage
+            # that served passed the visible tests (the score above is on the full tests).
+            "stages": stages_of(generation) if check is not None else None,
+            "check_passed": check.results[-1].passed if check and check.results else None,
+        }
+        record_sample(self.data_dir, row)
+        self.rows.append(row)
 
 
 def _read_samples(path: Path, suite: Suite) -> list[tuple[Task, int, str]]:
@@ -219,6 +287,7 @@ def _read_samples(path: Path, suite: Suite) -> list[tuple[Task, int, str]]:
     return rows
 
 
+@tracked("eval")  # a job record the sidebar follows, and its cancel flag
 async def aevaluate(
     suite: Suite | str,
     models: list[str] | None = None,
@@ -278,6 +347,7 @@ async def aevaluate(
     Raises:
         ConfigError: no models and no samples, or ``k`` larger than ``n``.
     """
+    _import_in_background("pandas")  # the report needs it; loading it overlaps the samples
     loaded = load_suite(suite)
     ks = sorted(set(k))
     if samples is None and not models:
@@ -288,25 +358,31 @@ async def aevaluate(
     if samples is None and generate is None:
         generate = _default_generate()
     workers = concurrency or 2 * _cpu_count()
-    data_dir = Path(data_dir)
+    data_dir = Path(data_dir).resolve()  # resolved once, not once per recorded sample
     run_id = run_id or uuid.uuid4().hex[:12]
     scorer: Scorer = (DaskScorer(client, limits, isolation) if executor == "dask"
                       else LocalScorer(workers, limits, isolation))
     if temperature is None and n > 1:
         temperature = 0.8
     run = _Run(loaded, scorer, data_dir, run_id, generate, repair_rounds, budget,
-               max(workers, 1), temperature, on_progress, cancel_event)
+               max(workers, 1), temperature, on_progress, cancel_event,
+               cascade_routes(models) if samples is None and models else set())
     done = finished_samples(data_dir, loaded.name)
     started = time.monotonic()
     attributes = {"qlayer.suite": loaded.name, "qlayer.models": ",".join(models or []),
                   "qlayer.samples_per_task": n}
     with span("qlayer.evaluate", **attributes):
         await _run_all(run, loaded, scorer, done, samples, models, n)
-    return EvalReport.load(data_dir, loaded.name, models=models if samples is None else
-                           [f"samples:{Path(samples).name}"], k=ks,
-                           n=None if samples is not None else n,
-                           elapsed_s=time.monotonic() - started,
-                           stopped_for_budget=run.stopped_for_budget, cancelled=run.cancelled)
+    chosen = list(models or []) if samples is None else [f"samples:{Path(samples).name}"]
+    flags: dict[str, Any] = {"k": ks, "elapsed_s": time.monotonic() - started,
+                             "stopped_for_budget": run.stopped_for_budget,
+                             "cancelled": run.cancelled, "cascades": sorted(run.cascades)}
+    if not any(model in chosen for _, model, _ in done):
+        # Nothing from an earlier run to include: the report is what this run recorded,
+        # built from memory instead of reading the ledger back.
+        return EvalReport.from_rows(run.rows, loaded.name, models=chosen, **flags)
+    return EvalReport.load(data_dir, loaded.name, models=chosen,
+                           n=None if samples is not None else n, **flags)
 
 
 async def _run_all(run: _Run, loaded: Suite, scorer: Scorer, done: set[tuple[str, str, int]],
@@ -350,6 +426,18 @@ def evaluate(suite: Suite | str, models: list[str] | None = None, n: int = 1,
         lambda: aevaluate(suite, models, n, k, repair_rounds, concurrency, budget,
                           on_progress=on_progress, cancel_event=cancel, **options),
         cancel)
+
+
+def _import_in_background(module: str) -> None:
+    """Start importing ``module`` on a daemon thread (a no-op once it is imported)."""
+    import sys
+
+    if module in sys.modules:
+        return
+    import importlib
+
+    threading.Thread(target=importlib.import_module, args=(module,), daemon=True,
+                     name=f"qlayer-import-{module}").start()
 
 
 def _cpu_count() -> int:

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import weakref
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -39,7 +40,7 @@ from quantumlayer_nb.eval._worker import read_frame, write_frame
 from quantumlayer_nb.observability import span
 
 __all__ = ["Outcome", "Sandbox", "SandboxLimits", "SandboxResult", "run_in_sandbox",
-           "sandbox_capabilities"]
+           "sandbox_capabilities", "what_a_sample_can_read"]
 
 Outcome = Literal["passed", "failed", "error", "timeout", "out_of_memory", "killed"]
 OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "timeout", "out_of_memory",
@@ -91,15 +92,20 @@ class SandboxResult(BaseModel):
 class _Worker:
     """One worker process and the pipes to it."""
 
-    def __init__(self, isolation: Isolation, processes: int) -> None:
+    def __init__(self, isolation: Isolation, processes: int,
+                 view: _namespaces.HostView | None = None) -> None:
         self.folder = tempfile.mkdtemp(prefix="qlayer-sandbox-")
         os.chmod(self.folder, 0o700)
         self.cgroup = _namespaces.make_pids_cgroup(processes + 4)
+        self.hello: dict[str, Any] = {}
         command = [sys.executable, "-I", _namespaces.WORKER_PATH]
+        view = view or _namespaces.HostView(needed=(_namespaces.WORKER_PATH,))
         if isolation == "bubblewrap":
-            command = [*_namespaces.bubblewrap_command(self.folder), *command, "--pid-namespace"]
+            command = [*_namespaces.bubblewrap_command(self.folder, view), *command,
+                       "--pid-namespace", "--private-tmp"]
         elif isolation == "namespaces":
-            command += ["--unshare", "--drop-capabilities"]
+            command += ["--unshare", "--hide", json.dumps(_namespaces.namespaces_plan(view)),
+                        "--drop-capabilities"]
         else:
             command += ["--drop-capabilities"]
         env = {"PATH": _namespaces.MINIMAL_PATH, "LANG": "C.UTF-8", "TMPDIR": self.folder}
@@ -120,6 +126,7 @@ class _Worker:
                 f"The sandbox worker ({isolation}) did not start. Run `qlayer doctor` to see "
                 "which isolation this machine allows, or pass isolation='process'."
             )
+        self.hello = hello
 
     def send(self, job: dict[str, Any]) -> None:
         stdin: IO[bytes] | None = self.process.stdin
@@ -129,8 +136,11 @@ class _Worker:
     def receive(self, timeout: float) -> dict[str, Any] | None:
         stdout: IO[bytes] | None = self.process.stdout
         assert stdout is not None
-        ready, _, _ = select.select([stdout.fileno()], [], [], timeout)
-        if not ready:
+        # poll, not select: a process with over 1,024 open files (a busy kernel or server)
+        # has descriptors select() refuses.
+        waiter = select.poll()
+        waiter.register(stdout.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        if not waiter.poll(max(timeout, 0.0) * 1000):
             return None
         frame = read_frame(stdout.fileno())
         if frame is None:
@@ -179,6 +189,8 @@ class Sandbox:
                 "`qlayer doctor` for details, or use isolation='auto'."
             )
         self.isolation: Isolation = isolation
+        # What samples must not read (project, data folder, home folders), worked out once.
+        self._view = _namespaces.host_view() if isolation != "process" else None
         self._lock = threading.Lock()
         self._worker: _Worker | None = None
         self._nproc = -1
@@ -230,6 +242,26 @@ class Sandbox:
             current.set_attribute("qlayer.sandbox.outcome", result.outcome)
         return result
 
+    def start(self) -> None:
+        """Start the warm worker now, instead of on the first :meth:`run`.
+
+        Nothing to do with ``isolation="process"`` (a fresh interpreter per sample).
+
+        Raises:
+            SandboxError: the worker could not be started.
+        """
+        if self.isolation == "process":
+            return
+        with self._lock:
+            self._ensure_worker()
+
+    def _ensure_worker(self) -> _Worker:
+        if self._worker is None:
+            self._worker = _Worker(self.isolation, self.limits.processes, self._view)
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, Sandbox._close_worker, [self._worker])
+        return self._worker
+
     def _run(self, code: str, tests: str, entry_point: str | None,
              timeout: float | None) -> SandboxResult:
         job = self._job(code, tests, entry_point, timeout)
@@ -240,11 +272,7 @@ class Sandbox:
                     return self._exchange(worker, job, keep=False)
                 finally:
                     worker.close()
-            if self._worker is None:
-                self._worker = _Worker(self.isolation, self.limits.processes)
-                self._finalizer.detach()
-                self._finalizer = weakref.finalize(self, Sandbox._close_worker, [self._worker])
-            return self._exchange(self._worker, job, keep=True)
+            return self._exchange(self._ensure_worker(), job, keep=True)
 
     def _exchange(self, worker: _Worker, job: dict[str, Any], *, keep: bool) -> SandboxResult:
         try:
@@ -280,6 +308,85 @@ def run_in_sandbox(code: str, tests: str = "", *, entry_point: str | None = None
     """Run one sample in a fresh :class:`Sandbox` (convenient, slower than reusing one)."""
     with Sandbox(limits) as box:
         return box.run(code, tests, entry_point=entry_point)
+
+
+_READ_PROBE = """
+import json, os, sys
+found = {}
+for path in json.loads(sys.argv[1]):
+    try:
+        if os.path.isdir(path):
+            found[path] = sorted(os.listdir(path))
+        else:
+            with open(path, "rb") as handle:
+                found[path] = bool(handle.read(1))
+    except OSError:
+        found[path] = None
+print(json.dumps(found))
+"""
+
+
+def _read_probe_targets() -> list[str]:
+    view = _namespaces.host_view()
+    targets = ["/root", *sorted(str(p) for p in Path("/home").glob("*")), *view.hidden_dirs,
+               *view.hidden_files, *_namespaces.SENSITIVE_FILES,
+               *sorted(str(p) for p in Path("/etc/ssh").glob("ssh_host_*key"))]
+    # An empty file says nothing about whether the sample could read it.
+    return [path for path in dict.fromkeys(targets)
+            if os.path.isdir(path) or (os.path.isfile(path) and os.path.getsize(path) > 0)]
+
+
+def what_a_sample_can_read(isolation: Literal["auto", "bubblewrap", "namespaces",
+                                               "process"] = "auto") -> dict[str, list[str]]:
+    """Run a sample that tries to read the host's private places, and say what it got.
+
+    The places: ``/root`` and the home folders, the project folder, the data folder, the
+    configuration files, ``/etc/shadow`` and similar, the SSH host keys.
+
+    Returns:
+        ``readable`` (what the sample read), ``partly`` (folders of which it saw only what
+        the interpreter needs, e.g. ``/root: .pyenv``) and ``hidden`` (what it could not
+        read or found empty); plus ``error`` when the probe sample could not run.
+    """
+    targets = _read_probe_targets()
+    key = (isolation, tuple(targets))
+    if key not in _PROBED:  # one probe per process and set of places
+        _PROBED[key] = _probe_reads(isolation, targets)
+    return {name: list(paths) for name, paths in _PROBED[key].items()}
+
+
+_PROBED: dict[tuple[str, tuple[str, ...]], dict[str, list[str]]] = {}
+
+
+def _probe_reads(isolation: Literal["auto", "bubblewrap", "namespaces", "process"],
+                 targets: list[str]) -> dict[str, list[str]]:
+    code = f"import sys\nsys.argv = ['probe', {json.dumps(json.dumps(targets))}]\n"
+    try:
+        with Sandbox(SandboxLimits(timeout_s=20), isolation=isolation) as box:
+            result = box.run(code + _READ_PROBE, "")
+        seen: dict[str, Any] = json.loads(result.stdout)
+    except (SandboxError, ValueError) as error:
+        why = str(error) if isinstance(error, SandboxError) else \
+            f"{result.outcome}: {result.message}"
+        return {"readable": [], "partly": [], "hidden": [],
+                "error": [f"the probe sample did not run ({why})"]}
+    report: dict[str, list[str]] = {"readable": [], "partly": [], "hidden": []}
+    for path in targets:
+        got = seen.get(path)
+        if isinstance(got, list) and os.path.isdir(path):
+            host = set(os.listdir(path))
+            shown = sorted(host & set(got))
+            if not shown:
+                report["hidden"].append(path)
+            elif len(shown) < len(host):
+                report["partly"].append(f"{path}: {', '.join(shown)}")
+            else:
+                report["readable"].append(path)
+        elif got:
+            report["readable"].append(path)
+        else:
+            report["hidden"].append(path)
+    return report
 
 
 def _doctor_lines() -> list[str]:

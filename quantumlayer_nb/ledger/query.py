@@ -37,6 +37,7 @@ EVENT_COLUMNS: dict[str, str] = {
     "user": "VARCHAR",
     "notebook": "VARCHAR",
     "run_id": "VARCHAR",
+    "cell": "VARCHAR",
     "call_id": "VARCHAR",
     "attempt": "BIGINT",
     "route": "VARCHAR",
@@ -45,6 +46,7 @@ EVENT_COLUMNS: dict[str, str] = {
     "model_served": "VARCHAR",
     "tokens_in": "BIGINT",
     "tokens_out": "BIGINT",
+    "tokens_estimated": "BOOLEAN",
     "cost_usd": "DOUBLE",
     "cost_known": "BOOLEAN",
     "saved_usd": "DOUBLE",
@@ -188,6 +190,8 @@ def usage(
     Returns:
         A relation with the group column (if ``by``), ``calls``, ``errors``, ``cache_hits``,
         ``tokens_in``, ``tokens_out``, ``cost_usd`` (sum of known costs),
+        ``estimated_calls`` (calls whose tokens, and so cost, were estimated because the
+        provider sent no usage: their share of the figures is approximate),
         ``unknown_cost_calls``, ``saved_usd`` and ``p50_latency_ms`` (calls, not cache hits).
 
     Raises:
@@ -221,6 +225,7 @@ def usage(
             CAST(coalesce(sum(tokens_in), 0) AS BIGINT) AS tokens_in,
             CAST(coalesce(sum(tokens_out), 0) AS BIGINT) AS tokens_out,
             coalesce(sum(cost_usd) FILTER (WHERE cost_known), 0.0) AS cost_usd,
+            count(*) FILTER (WHERE kind = 'call' AND tokens_estimated) AS estimated_calls,
             count(*) FILTER (WHERE kind = 'call' AND cost_known IS NOT TRUE)
                 AS unknown_cost_calls,
             coalesce(sum(saved_usd), 0.0) AS saved_usd,

@@ -1,8 +1,9 @@
 """Import litellm once, lazily, offline, and with the built-in recipe model registered.
 
 ``import litellm`` takes seconds and, unless told otherwise, fetches its cost map from the
-network. Nothing in the package imports it at module load: the first call does, through
-:func:`litellm_module`, or :func:`preload_in_background` starts it early (``%load_ext``).
+network. Nothing in the package imports it at module load: the first call to a real model
+does, through :func:`litellm_module`, or :func:`preload_in_background` starts it early
+(``%load_ext``). The built-in ``qlayer/recipes`` never needs it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from types import ModuleType
 
 __all__ = ["litellm_module", "preload_in_background"]
 
+_log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _module: ModuleType | None = None
 _preload: threading.Thread | None = None
@@ -33,15 +35,15 @@ def _import() -> ModuleType:
             return _module
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         os.environ.setdefault("LITELLM_TELEMETRY", "False")
-        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-            # litellm logs every call at INFO; our ledger and footer already say what happened.
-            logging.getLogger(name).setLevel(logging.ERROR)
+        # litellm logs every call at INFO; our ledger and footer already say what happened.
+        # Its own variable quiets its own handler; the loggers' levels stay the user's.
+        os.environ.setdefault("LITELLM_LOG", "ERROR")
         import litellm
 
         litellm.telemetry = False
         litellm.suppress_debug_info = True
         litellm.drop_params = True
-        from quantumlayer_nb.llm.recipes import register_recipe_model
+        from quantumlayer_nb.llm._recipe_litellm import register_recipe_model
 
         register_recipe_model(litellm)
         _module = litellm
@@ -49,10 +51,30 @@ def _import() -> ModuleType:
 
 
 def preload_in_background() -> threading.Thread:
-    """Start importing litellm in a daemon thread so the first call does not wait for it."""
+    """Start loading, in a daemon thread, what the first call will need.
+
+    When the default model is the built-in ``qlayer/recipes`` (no provider configured),
+    that is the recipe index; litellm is not needed for it (the client answers it in
+    process) and is imported later, on first use of a real model. Otherwise it is litellm.
+    """
     global _preload
     with _lock:
         if _preload is None:
-            _preload = threading.Thread(target=_import, name="qlayer-litellm-import", daemon=True)
+            _preload = threading.Thread(target=_warm, name="qlayer-preload", daemon=True)
             _preload.start()
         return _preload
+
+
+def _warm() -> None:
+    try:
+        from quantumlayer_nb.config import RECIPES_MODEL, get_settings
+
+        offline = get_settings().resolved_default() == RECIPES_MODEL
+        if offline:
+            from quantumlayer_nb.llm._recipe_index import get_index
+
+            get_index()
+            return
+    except Exception:  # a broken configuration is reported by the first call, not here
+        _log.debug("preload: configuration not readable; importing litellm", exc_info=True)
+    _import()

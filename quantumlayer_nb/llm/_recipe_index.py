@@ -1,58 +1,55 @@
-"""The recipe index: which recipes exist, their embeddings, and answering a request.
+"""The recipe index: which recipes exist, their embeddings, and searching them.
 
 Recipes come from the built-in library (``recipe_library/``), from packages exposing the entry
-point group ``quantumlayer_nb.recipes`` and from folders given to ``configure``. Every
-description is embedded with WordLlama (weights ship in its wheel; never downloaded) and kept
-in an in-memory Qdrant collection (``:memory:``: a folder would lock to one process). The
-best recipe is the one whose closest description has the highest cosine similarity.
+point group ``quantumlayer_nb.recipes`` and from folders given to ``configure``. Every title
+and description is embedded with WordLlama's model (``_recipe_embed``; the weights ship in
+its wheel and are never downloaded) into one normalised numpy matrix; a search is one
+matrix-vector product (a few hundred rows), and the best recipe is the one whose closest
+description has the highest cosine similarity.
 
-The model and the index are built on first use, once per process, under a lock; ``configure``
-only marks the index stale, so the next request rebuilds it.
+The matrix is kept between processes in a cache folder, in a file named by a hash of every
+embedded text and of the embedding model, so a changed library (or model) is embedded again
+and an unchanged one is read back in milliseconds. Writes go to a temporary file that is
+renamed into place, so concurrent processes never read half a file.
+
+The model and the index are loaded on first use, once per process, under a lock;
+``configure`` only marks the index stale, so the next request rebuilds it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from quantumlayer_nb._context import parse_context, split_user_message
 from quantumlayer_nb.errors import ConfigError
-from quantumlayer_nb.llm._recipe_loader import (
-    Recipe,
-    check_unique,
-    fill_template,
-    load_recipe_dir,
-    render_value,
-)
-from quantumlayer_nb.llm._recipe_slots import fill_slots
+from quantumlayer_nb.llm._recipe_embed import load_embedder, wordllama_folder
+from quantumlayer_nb.llm._recipe_loader import Recipe, check_unique, load_recipe_dir
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "ENTRY_POINT_GROUP",
     "LIBRARY_DIR",
-    "RecipeAnswer",
     "RecipeIndex",
-    "answer",
+    "cache_folder",
     "configure",
     "get_index",
     "load_all_recipes",
+    "threshold",
 ]
 
 LIBRARY_DIR = Path(__file__).parent / "recipe_library"
 ENTRY_POINT_GROUP = "quantumlayer_nb.recipes"
 DEFAULT_THRESHOLD = 0.4
-_COLLECTION = "recipes"
-_NO_MATCH_ADVICE = (
-    "qlayer/recipes is retrieval over built-in notebook recipes, not a language model: "
-    "configure a model in qlayer.toml or set OPENAI_API_KEY (or another provider key) for "
-    "free-form requests, or rephrase the request closer to a recipe (see docs/recipes.md)."
-)
+_CACHE_VERSION = "1"
 
 _log = logging.getLogger(__name__)
 _lock = threading.RLock()
@@ -98,57 +95,130 @@ def load_all_recipes(extra_dirs: Sequence[Path] = ()) -> list[Recipe]:
 def _load_embedder() -> Any:
     global _embedder
     if _embedder is None:
-        import wordllama
-        from wordllama import WordLlama
-
-        # The default load() looks in a user cache folder and may try the network; the
-        # weights ship inside the wheel, so point at them and forbid downloads.
-        _embedder = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+        _embedder = load_embedder()
     return _embedder
 
 
-class RecipeIndex:
-    """Embedded descriptions of a set of recipes, searchable by cosine similarity."""
+def _embedder_fingerprint() -> str:
+    """Names and sizes of the shipped WordLlama weights: changes when the model does."""
+    folder = wordllama_folder()
+    parts = [type(_load_embedder()).__name__]
+    for path in sorted(folder.rglob("*.safetensors")) + sorted(folder.rglob("*.json")):
+        try:
+            parts.append(f"{path.relative_to(folder)}:{path.stat().st_size}")
+        except OSError:
+            continue
+    return "|".join(parts)
 
-    def __init__(self, recipes: Sequence[Recipe], embedder: Any) -> None:
-        """Embed every title and description of ``recipes`` into an in-memory collection."""
-        from qdrant_client import QdrantClient, models
+
+def cache_folder() -> Path:
+    """Where embedded libraries are kept: ``$QLAYER_CACHE_DIR``, else the user cache folder."""
+    explicit = os.environ.get("QLAYER_CACHE_DIR")
+    if explicit:
+        return Path(explicit) / "recipe_index"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "quantumlayer_nb" / "recipe_index"
+
+
+def _texts_of(recipes: Sequence[Recipe]) -> tuple[list[str], list[int]]:
+    texts: list[str] = []
+    owners: list[int] = []
+    for number, recipe in enumerate(recipes):
+        for text in (recipe.title, *recipe.descriptions):
+            texts.append(text)
+            owners.append(number)
+    return texts, owners
+
+
+def _cache_key(texts: Sequence[str]) -> str:
+    digest = hashlib.sha256(_CACHE_VERSION.encode())
+    digest.update(_embedder_fingerprint().encode())
+    for text in texts:
+        digest.update(b"\0" + text.encode("utf-8"))
+    return digest.hexdigest()[:32]
+
+
+def _read_cached(path: Path, rows: int) -> Any:
+    import numpy as np
+
+    try:
+        matrix = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if matrix.ndim != 2 or matrix.shape[0] != rows or matrix.dtype != np.float32:
+        return None
+    return matrix
+
+
+def _write_cached(path: Path, matrix: Any) -> None:
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.save(out, matrix, allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:  # a read-only home: the index is simply rebuilt next time
+        _log.debug("recipe index not cached in %s: %s", path.parent, exc)
+
+
+class RecipeIndex:
+    """Embedded titles and descriptions of a set of recipes, searchable by cosine similarity.
+
+    Attributes:
+        recipes: The indexed recipes, in library order.
+        build_seconds: Time taken to embed (or read back) the matrix.
+        from_cache: Whether the matrix was read from the cache folder.
+    """
+
+    def __init__(self, recipes: Sequence[Recipe], embedder: Any, *, cache: bool = True) -> None:
+        """Embed every title and description of ``recipes`` (or read them from the cache)."""
+        import numpy as np
 
         started = time.perf_counter()
         self.recipes = list(recipes)
         self._embedder = embedder
-        texts: list[str] = []
-        owners: list[int] = []
-        for number, recipe in enumerate(self.recipes):
-            for text in (recipe.title, *recipe.descriptions):
-                texts.append(text)
-                owners.append(number)
-        vectors = embedder.embed(texts, norm=True)
-        self._client = QdrantClient(location=":memory:")
-        self._client.create_collection(
-            _COLLECTION,
-            vectors_config=models.VectorParams(
-                size=int(vectors.shape[1]), distance=models.Distance.COSINE
-            ),
-        )
-        self._client.upsert(
-            _COLLECTION,
-            points=[
-                models.PointStruct(id=i, vector=vectors[i].tolist(), payload={"recipe": owner})
-                for i, owner in enumerate(owners)
-            ],
-        )
+        texts, owners = _texts_of(self.recipes)
+        self._owners = np.asarray(owners, dtype=np.int64)
+        self.from_cache = False
+        matrix = None
+        path = cache_folder() / f"{_cache_key(texts)}.npy" if cache and texts else None
+        if path is not None and path.exists():
+            matrix = _read_cached(path, len(texts))
+            self.from_cache = matrix is not None
+        if matrix is None:
+            matrix = (
+                np.asarray(embedder.embed(texts, norm=True), dtype=np.float32)
+                if texts
+                else np.zeros((0, 1), dtype=np.float32)
+            )
+            if path is not None:
+                _write_cached(path, matrix)
+        self._matrix = matrix
         self.build_seconds = time.perf_counter() - started
 
     def search(self, request: str, limit: int = 5) -> list[tuple[Recipe, float]]:
         """Return up to ``limit`` recipes, best first, scored by their closest description."""
-        vector = self._embedder.embed([request], norm=True)[0].tolist()
-        hits = self._client.query_points(_COLLECTION, query=vector, limit=limit * 6).points
-        ranked: dict[int, float] = {}
-        for hit in hits:
-            owner = int((hit.payload or {})["recipe"])
-            ranked.setdefault(owner, float(hit.score))
-        return [(self.recipes[i], score) for i, score in list(ranked.items())[:limit]]
+        import numpy as np
+
+        if not self.recipes or not request.strip():
+            return []
+        vector = np.asarray(self._embedder.embed([request], norm=True)[0], dtype=np.float32)
+        scores = self._matrix @ vector
+        best = np.full(len(self.recipes), -np.inf, dtype=np.float64)
+        np.maximum.at(best, self._owners, scores.astype(np.float64))
+        order = np.argsort(-best, kind="stable")[:limit]
+        return [(self.recipes[int(i)], float(best[int(i)])) for i in order]
 
 
 def configure(extra_dirs: Sequence[Path] | None = None, threshold: float | None = None) -> None:
@@ -177,8 +247,13 @@ def configure(extra_dirs: Sequence[Path] | None = None, threshold: float | None 
             _threshold = threshold
 
 
+def threshold() -> float:
+    """The similarity a recipe needs to answer."""
+    return _threshold
+
+
 def get_index() -> RecipeIndex:
-    """Return the index, building it (and loading WordLlama) on first use."""
+    """Return the index, loading WordLlama and the embedded library on first use."""
     global _index
     index = _index
     if index is not None:
@@ -187,61 +262,9 @@ def get_index() -> RecipeIndex:
         if _index is None:
             _index = RecipeIndex(load_all_recipes(_extra_dirs), _load_embedder())
             _log.debug(
-                "recipe index: %d recipes embedded in %.3f s",
+                "recipe index: %d recipes in %.3f s (%s)",
                 len(_index.recipes),
                 _index.build_seconds,
+                "cached" if _index.from_cache else "embedded",
             )
         return _index
-
-
-@dataclass(frozen=True)
-class RecipeAnswer:
-    """What the recipe model answers to one request."""
-
-    text: str
-    recipe: Recipe | None
-    score: float
-    slots: dict[str, str | float]
-
-
-def answer(content: str) -> RecipeAnswer:
-    """Answer one user message (request, optionally followed by a context section).
-
-    Returns:
-        A fenced Python block with the filled recipe, or an honest no-match message.
-    """
-    request, context_text = split_user_message(content)
-    index = get_index()
-    threshold = _threshold
-    best = index.search(request, limit=1)
-    if not best or best[0][1] < threshold:
-        closest = (
-            f"closest: {best[0][0].title!r}, similarity {best[0][1]:.2f}, "
-            if best
-            else "the library is empty, "
-        )
-        return RecipeAnswer(
-            f"No recipe matches this request ({closest}threshold {threshold:.2f}). "
-            + _NO_MATCH_ADVICE,
-            None,
-            best[0][1] if best else 0.0,
-            {},
-        )
-    recipe, score = best[0]
-    context = parse_context(context_text) if context_text else []
-    slots = fill_slots(recipe, request, context)
-    for slot in recipe.slots:
-        try:
-            render_value(slot.kind, slots[slot.name])
-        except ValueError:  # a word from the prompt that cannot be a name: keep the default
-            slots[slot.name] = slot.default
-    code = fill_template(recipe, slots)
-    shown = ", ".join(f"{name}={_plain(value)}" for name, value in slots.items())
-    header = f"# recipe: {recipe.id} — slots: {shown}" if shown else f"# recipe: {recipe.id}"
-    return RecipeAnswer(f"```python\n{header}\n{code}```", recipe, score, slots)
-
-
-def _plain(value: str | float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

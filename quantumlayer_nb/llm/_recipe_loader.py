@@ -22,12 +22,17 @@ that tests of that file share)::
     check = "assert totals.sum() > 0"
 
 Placeholders are ``{{name}}``. Values of kind ``column``, ``file`` and ``string`` are inserted as
-Python string literals, ``number`` as a number, ``dataframe`` and ``identifier`` as bare names
-(checked to be identifiers): so a prompt can never inject code into a template.
+Python string literals (``repr``), ``number`` as a finite number, ``dataframe`` and ``identifier``
+as bare names (checked to be identifiers that are neither keywords nor built-in names): so a
+prompt can never inject code into a template. A slot may be marked ``optional = true``: the
+template then copes with a value that is not a column of the table (``color``, say).
 """
 
 from __future__ import annotations
 
+import builtins
+import keyword
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -48,6 +53,7 @@ __all__ = [
     "RecipeTest",
     "Slot",
     "fill_template",
+    "is_safe_name",
     "load_recipe_dir",
     "load_recipe_file",
     "render_value",
@@ -68,6 +74,8 @@ class Slot:
         default: Value used when neither the prompt nor the context provides one.
         help: One line for people reading the recipe.
         cues: Words after which the value tends to appear in a request (``by``, ``per``).
+        optional: For ``column`` slots: the template works when the value is not a column of
+            the table, so the recipe does not need to be told one.
     """
 
     name: str
@@ -75,6 +83,7 @@ class Slot:
     default: str | float
     help: str = ""
     cues: tuple[str, ...] = ()
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,16 +124,31 @@ def render_value(kind: str, value: str | float) -> str:
     """
     if kind in {"dataframe", "identifier"}:
         text = str(value)
-        if not text.isidentifier():
-            raise ValueError(f"{text!r} is not a Python name")
+        if not is_safe_name(text):
+            raise ValueError(f"{text!r} is not a usable Python name")
         return text
     if kind == "number":
         number = float(value)
+        if not math.isfinite(number) or abs(number) > 1e15:
+            raise ValueError(f"{value!r} is not a usable number")
         return str(int(number)) if number.is_integer() else repr(number)
     text = str(value)
     if '"' not in text and "\\" not in text and text.isprintable():
         return f'"{text}"'
     return repr(text)
+
+
+def is_safe_name(text: str) -> bool:
+    """Tell whether ``text`` may be written as a bare name: an identifier, ASCII, not a
+    keyword, not a built-in (``print``, ``exec``) and not a dunder name."""
+    return (
+        text.isidentifier()
+        and text.isascii()
+        and not keyword.iskeyword(text)
+        and not keyword.issoftkeyword(text)
+        and not hasattr(builtins, text)
+        and not (text.startswith("__") and text.endswith("__"))
+    )
 
 
 def fill_template(recipe: Recipe, values: Mapping[str, str | float]) -> str:
@@ -172,7 +196,12 @@ def _parse_slot(raw: Any, path: Path, recipe_id: str) -> Slot:
     except ValueError as exc:
         raise _problem(path, recipe_id, f"slot {name!r} default: {exc}") from None
     cues = _strings(raw.get("cues", []), path, recipe_id, f"slots.{name}.cues")
-    return Slot(name, kind, default, str(raw.get("help", "")), tuple(c.lower() for c in cues))
+    optional = raw.get("optional", False)
+    if not isinstance(optional, bool):
+        raise _problem(path, recipe_id, f"slot {name!r}: 'optional' must be true or false")
+    return Slot(
+        name, kind, default, str(raw.get("help", "")), tuple(c.lower() for c in cues), optional
+    )
 
 
 def _parse_test(raw: Any, fixtures: Mapping[str, str], path: Path, recipe_id: str) -> RecipeTest:

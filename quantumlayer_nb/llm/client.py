@@ -7,6 +7,8 @@ what the router sees is what happened.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,9 +25,11 @@ from quantumlayer_nb.errors import (
     RateLimitError,
 )
 from quantumlayer_nb.llm._lazy import litellm_module
-from quantumlayer_nb.routing.resolve import Target
+from quantumlayer_nb.llm.target import Target
 
-__all__ = ["Completion", "acomplete", "astream", "complete", "map_error", "stream"]
+__all__ = [
+    "Completion", "acomplete", "astream", "complete", "estimate_tokens", "map_error", "stream",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Completion:
     cost_usd: float | None
     finish_reason: str | None
     ttft_ms: float | None = None
+    tokens_estimated: bool = False
+    """True when the provider sent no usage and the tokens were counted here."""
 
 
 def _call_kwargs(
@@ -61,11 +67,13 @@ def complete(
     target: Target, messages: list[dict[str, str]], params: dict[str, Any]
 ) -> Completion:
     """One blocking completion. Raises a :class:`ProviderError` leaf on failure."""
+    if target.is_recipes:
+        return _recipes_complete(target, messages)
     litellm = litellm_module()
     try:
         response = litellm.completion(**_call_kwargs(target, messages, params))
     except Exception as exc:
-        raise map_error(exc, target.deployment.model) from exc
+        raise map_error(exc, target.deployment.model, target) from exc
     return _from_response(target, response)
 
 
@@ -73,11 +81,13 @@ async def acomplete(
     target: Target, messages: list[dict[str, str]], params: dict[str, Any]
 ) -> Completion:
     """One completion on the running event loop."""
+    if target.is_recipes:
+        return _recipes_complete(target, messages)
     litellm = litellm_module()
     try:
         response = await litellm.acompletion(**_call_kwargs(target, messages, params))
     except Exception as exc:
-        raise map_error(exc, target.deployment.model) from exc
+        raise map_error(exc, target.deployment.model, target) from exc
     return _from_response(target, response)
 
 
@@ -123,9 +133,36 @@ def cost_of(
     return float(prompt_cost + completion_cost)
 
 
+def estimate_tokens(model: str, messages: list[dict[str, str]], text: str) -> tuple[int, int]:
+    """Prompt and completion tokens of a call, counted with litellm's tokenizer for ``model``.
+
+    litellm uses the model's own tokenizer where it knows one (OpenAI, Anthropic, Llama,
+    Mistral, ... families), else a general-purpose one. Chat-template tokens the server adds
+    are not counted, so budgets pad these figures (``routing.budget.charge``).
+    """
+    litellm = litellm_module()
+    prompt = int(litellm.token_counter(model=model, messages=messages))
+    completion = int(litellm.token_counter(model=model, text=text, count_response_tokens=True))
+    return prompt, completion
+
+
+def _provider_sent_usage(response: Any) -> bool:
+    """Whether a chunk from the provider itself carried usage.
+
+    litellm fills in the final chunk's usage with its own count when the provider sent none
+    (llama.cpp's server, some proxies), so the usage it hands back cannot tell: the raw
+    chunks it kept can. When they cannot be read either, the figures count as estimated.
+    """
+    chunks = getattr(response, "chunks", None)
+    if not isinstance(chunks, list):
+        return False
+    return any(getattr(chunk, "usage", None) is not None for chunk in chunks)
+
+
 class _StreamState:
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, messages: list[dict[str, str]]) -> None:
         self.target = target
+        self.messages = messages
         self.parts: list[str] = []
         self.started = time.perf_counter()
         self.ttft_ms: float | None = None
@@ -151,15 +188,24 @@ class _StreamState:
             self.parts.append(delta)
         return str(delta)
 
-    def result(self) -> Completion:
+    def result(self, response: Any) -> Completion:
+        text = "".join(self.parts)
+        estimated = not _provider_sent_usage(response)
+        if estimated:
+            try:
+                self.tokens_in, self.tokens_out = estimate_tokens(
+                    self.target.deployment.model, self.messages, text)
+            except Exception:  # no tokenizer at all: the figures (and cost) stay unknown
+                self.tokens_in = self.tokens_out = None
         return Completion(
-            text="".join(self.parts),
+            text=text,
             model_served=str(self.model_served or self.target.deployment.model),
             tokens_in=self.tokens_in,
             tokens_out=self.tokens_out,
             cost_usd=cost_of(self.target, self.tokens_in, self.tokens_out, None),
             finish_reason=self.finish_reason,
             ttft_ms=self.ttft_ms,
+            tokens_estimated=estimated,
         )
 
 
@@ -167,40 +213,84 @@ def stream(
     target: Target, messages: list[dict[str, str]], params: dict[str, Any]
 ) -> Iterator[str | Completion]:
     """Yield text deltas as they arrive, then one final :class:`Completion`."""
+    if target.is_recipes:
+        yield from _recipes_stream(target, messages)
+        return
     litellm = litellm_module()
     kwargs = _call_kwargs(target, messages, params)
     kwargs.update(stream=True, stream_options={"include_usage": True})
-    state = _StreamState(target)
+    state = _StreamState(target, messages)
     try:
-        for chunk in litellm.completion(**kwargs):
+        response = litellm.completion(**kwargs)
+        for chunk in response:
             delta = state.take(chunk)
             if delta:
                 yield delta
     except ProviderError:
         raise
     except Exception as exc:
-        raise map_error(exc, target.deployment.model) from exc
-    yield state.result()
+        raise map_error(exc, target.deployment.model, target) from exc
+    yield state.result(response)
 
 
 async def astream(
     target: Target, messages: list[dict[str, str]], params: dict[str, Any]
 ) -> AsyncIterator[str | Completion]:
     """Async twin of :func:`stream`."""
+    if target.is_recipes:
+        for item in _recipes_stream(target, messages):
+            yield item
+        return
     litellm = litellm_module()
     kwargs = _call_kwargs(target, messages, params)
     kwargs.update(stream=True, stream_options={"include_usage": True})
-    state = _StreamState(target)
+    state = _StreamState(target, messages)
     try:
-        async for chunk in await litellm.acompletion(**kwargs):
+        response = await litellm.acompletion(**kwargs)
+        async for chunk in response:
             delta = state.take(chunk)
             if delta:
                 yield delta
     except ProviderError:
         raise
     except Exception as exc:
-        raise map_error(exc, target.deployment.model) from exc
-    yield state.result()
+        raise map_error(exc, target.deployment.model, target) from exc
+    yield state.result(response)
+
+
+# --- the built-in model -------------------------------------------------------------------
+# ``qlayer/recipes`` is answered here, in process, without importing litellm (seconds): the
+# same answer, usage and cost as litellm's handler for it (llm/_recipe_litellm.py) gives.
+
+
+def _recipes_complete(target: Target, messages: list[dict[str, str]]) -> Completion:
+    from quantumlayer_nb.llm import _recipe_answer as recipes
+
+    text = recipes.answer_messages(messages).text
+    tokens_in = recipes.token_estimate(recipes.last_user_text(messages))
+    tokens_out = recipes.token_estimate(text)
+    return Completion(
+        text=text,
+        model_served=target.deployment.model,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost_usd=cost_of(target, tokens_in, tokens_out, 0.0),
+        finish_reason="stop",
+    )
+
+
+def _recipes_stream(
+    target: Target, messages: list[dict[str, str]]
+) -> Iterator[str | Completion]:
+    from quantumlayer_nb.llm import _recipe_answer as recipes
+
+    started = time.perf_counter()
+    done = _recipes_complete(target, messages)
+    ttft_ms = (time.perf_counter() - started) * 1000
+    for piece in recipes.stream_pieces(done.text):
+        if piece:
+            yield piece
+    yield dataclasses.replace(done, ttft_ms=ttft_ms)
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -221,8 +311,32 @@ def _retry_after(exc: Exception) -> float | None:
     return None
 
 
-def map_error(exc: Exception, model: str) -> ProviderError:
-    """Map a litellm exception onto the package's exception tree, with what to do next."""
+def _rejected_key(model: str, detail: str, target: Target | None) -> str:
+    """What to do about a rejected key: for a custom ``api_base``, that server and its key
+    variable (the provider's own hint, such as OpenAI's key page, is about another server)."""
+    dep = target.deployment if target is not None else None
+    if target is None or dep is None or not dep.api_base:
+        return (f"{model} rejected the key ({detail}). Check the key variable for this "
+                "provider; qlayer doctor shows which are set.")
+    from quantumlayer_nb.safety import redact_text
+
+    detail = re.sub(r"\s*You can find your API key at \S+", "", detail)
+    server = redact_text(dep.api_base)
+    if dep.api_key_env:
+        return (f"The server at {server} rejected the key in ${dep.api_key_env} for {model} "
+                f"({detail}). Set ${dep.api_key_env} to a key that server accepts, or change "
+                f"api_key_env of deployment {target.name!r} in qlayer.toml.")
+    return (f"The server at {server} wants a key for {model} ({detail}), and deployment "
+            f"{target.name!r} sends none: it has no api_key_env. Add api_key_env = \"NAME\" "
+            f"(the variable holding that server's key) under [deployments.{target.name}] in "
+            "qlayer.toml.")
+
+
+def map_error(exc: Exception, model: str, target: Target | None = None) -> ProviderError:
+    """Map a litellm exception onto the package's exception tree, with what to do next.
+
+    ``target`` (the deployment called) lets a rejected key at a custom ``api_base`` name
+    that server and its ``api_key_env`` instead of the provider's hint."""
     litellm = litellm_module()
     status = getattr(exc, "status_code", None)
     detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
@@ -239,11 +353,7 @@ def map_error(exc: Exception, model: str) -> ProviderError:
             **common,
         )
     if isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)):
-        return AuthenticationError(
-            f"{model} rejected the key ({detail}). Check the key variable for this provider; "
-            "qlayer doctor shows which are set.",
-            **common,
-        )
+        return AuthenticationError(_rejected_key(model, detail, target), **common)
     if isinstance(exc, litellm.RateLimitError):
         wait = _retry_after(exc)
         hint = f"retry after {wait:g} s" if wait is not None else "retry later"

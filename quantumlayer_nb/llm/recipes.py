@@ -1,32 +1,29 @@
-"""The offline model ``qlayer/recipes``: retrieval over tested notebook recipes, via litellm.
-
-This module imports litellm at module level, which is slow. That is allowed only because
-nothing imports it when ``quantumlayer_nb`` is imported: the client imports it lazily, on the
-first call that needs the offline model. Keep it that way.
+"""The offline model ``qlayer/recipes``: retrieval over tested notebook recipes.
 
 ``qlayer/recipes`` is not a language model. It picks the closest recipe of the library by
 embedding similarity, fills its slots from the request and the notebook context, and answers
-with the code in a ```python block, or says plainly that nothing matches.
+with the code in a ```python block, in prose for text requests, or says plainly that nothing
+matches (see ``_recipe_answer``).
+
+Importing this module is cheap: the litellm handler (``RecipeLLM``, ``recipe_handler``,
+``register_recipe_model``) lives in ``_recipe_litellm`` and is imported, with litellm, only
+when one of those names is used.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-import importlib
-import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import litellm
-from litellm.llms.custom_llm import CustomLLM
-from litellm.types.llms.openai import ChatCompletionUsageBlock
-from litellm.types.utils import GenericStreamingChunk
+from quantumlayer_nb.llm._recipe_index import DEFAULT_THRESHOLD, configure
 
-from quantumlayer_nb.llm._recipe_index import DEFAULT_THRESHOLD, answer, configure
+if TYPE_CHECKING:
+    from quantumlayer_nb.llm._recipe_litellm import (
+        RecipeLLM,
+        recipe_handler,
+        register_recipe_model,
+    )
 
 __all__ = [
     "MODEL_NAME",
@@ -39,125 +36,15 @@ __all__ = [
 
 PROVIDER = "qlayer"
 MODEL_NAME = "qlayer/recipes"
-_STREAM_CHUNKS = 4
+_LITELLM_NAMES = frozenset({"RecipeLLM", "recipe_handler", "register_recipe_model"})
 
 
-def _last_user_text(messages: Sequence[Any]) -> str:
-    for message in reversed(list(messages)):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):  # OpenAI content parts
-                return "\n".join(
-                    str(part.get("text", "")) for part in content if isinstance(part, dict)
-                )
-    return ""
+def __getattr__(name: str) -> Any:
+    if name in _LITELLM_NAMES:
+        from quantumlayer_nb.llm import _recipe_litellm
 
-
-def _tokens(text: str) -> int:
-    return max(1, round(len(text) / 4))
-
-
-def _usage(prompt: str, text: str) -> ChatCompletionUsageBlock:
-    prompt_tokens, completion_tokens = _tokens(prompt), _tokens(text)
-    return ChatCompletionUsageBlock(
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=prompt_tokens + completion_tokens,
-    )
-
-
-class RecipeLLM(CustomLLM):
-    """litellm handler answering ``qlayer/recipes`` from the recipe library (free, local)."""
-
-    def _respond(self, messages: Sequence[Any], model_response: Any = None) -> Any:
-        prompt = _last_user_text(messages)
-        text = answer(prompt).text
-        response = model_response if model_response is not None else litellm.ModelResponse()
-        response.choices[0].message.content = text
-        response.choices[0].finish_reason = "stop"
-        response.model = MODEL_NAME
-        response.created = int(time.time())
-        response.usage = litellm.Usage(**_usage(prompt, text))
-        response._hidden_params["response_cost"] = 0.0
-        response._hidden_params["custom_llm_provider"] = PROVIDER
-        return response
-
-    def completion(self, *args: Any, **kwargs: Any) -> Any:
-        """Answer synchronously (litellm passes ``messages`` and ``model_response``)."""
-        return self._respond(kwargs["messages"], kwargs.get("model_response"))
-
-    async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
-        """Answer from async code; the work is local and takes milliseconds."""
-        return self._respond(kwargs["messages"], kwargs.get("model_response"))
-
-    def _chunks(self, messages: Sequence[Any]) -> Iterator[GenericStreamingChunk]:
-        prompt = _last_user_text(messages)
-        text = answer(prompt).text
-        size = max(1, -(-len(text) // _STREAM_CHUNKS))
-        pieces = [text[i : i + size] for i in range(0, len(text), size)] or [""]
-        for number, piece in enumerate(pieces):
-            last = number == len(pieces) - 1
-            yield GenericStreamingChunk(
-                text=piece,
-                tool_use=None,
-                is_finished=last,
-                finish_reason="stop" if last else "",
-                usage=_usage(prompt, text) if last else None,
-                index=0,
-            )
-
-    def streaming(self, *args: Any, **kwargs: Any) -> Iterator[GenericStreamingChunk]:
-        """Yield the answer in a few ``GenericStreamingChunk`` dicts; the last has usage."""
-        yield from self._chunks(kwargs["messages"])
-
-    # The base class declares a coroutine returning an iterator; litellm iterates the result
-    # with ``async for``, which an async generator satisfies directly.
-    async def astreaming(  # type: ignore[override]
-        self, *args: Any, **kwargs: Any
-    ) -> AsyncIterator[GenericStreamingChunk]:
-        """Async version of ``streaming``."""
-        for chunk in self._chunks(kwargs["messages"]):
-            yield chunk
-
-
-recipe_handler = RecipeLLM()
-
-
-def register_recipe_model(litellm_module: Any = litellm) -> None:
-    """Make ``litellm.completion(model="qlayer/recipes", ...)`` answer from the recipes.
-
-    Idempotent: other entries of ``custom_provider_map`` are kept, and an older ``qlayer``
-    entry is replaced. The model is also registered with zero cost, so litellm's cost
-    functions return 0.0 for it.
-
-    Args:
-        litellm_module: The imported ``litellm`` module.
-    """
-    entries = [
-        item for item in litellm_module.custom_provider_map if item.get("provider") != PROVIDER
-    ]
-    entries.append({"provider": PROVIDER, "custom_handler": recipe_handler})
-    litellm_module.custom_provider_map = entries
-    # Older litellm exposes custom_llm_setup at the top level; newer ones only in litellm.utils.
-    setup = getattr(litellm_module, "custom_llm_setup", None)
-    if setup is None:
-        setup = importlib.import_module(litellm_module.__name__ + ".utils").custom_llm_setup
-    setup()
-    litellm_module.register_model(
-        {
-            MODEL_NAME: {
-                "input_cost_per_token": 0.0,
-                "output_cost_per_token": 0.0,
-                "litellm_provider": PROVIDER,
-                "mode": "chat",
-                "max_tokens": 4096,
-                "max_input_tokens": 32768,
-                "max_output_tokens": 4096,
-            }
-        }
-    )
+        return getattr(_recipe_litellm, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def configure_recipes(extra_dirs: Sequence[Path] = (), threshold: float | None = None) -> None:

@@ -8,6 +8,12 @@ message is never written out, whatever handler the program installs.
 Output is off by default (a library should not print). ``QLAYER_LOG_LEVEL`` (``DEBUG``,
 ``INFO``, ...) or ``QLAYER_LOG_FORMAT`` (``text`` or ``json``) turns on a stderr handler on
 the ``quantumlayer_nb`` logger; :func:`configure_logging` does the same from code.
+
+The package never configures the root logger. Some dependencies do when they are imported
+(wordllama calls ``logging.basicConfig(level=INFO)``, which would make every library's INFO
+records, matplotlib's among them, print in red under a notebook's cells): the modules in
+``ROOT_LOGGING_OFFENDERS`` are imported under :func:`root_logging_preserved`, which puts the
+root logger's handlers and level back as they were.
 """
 
 from __future__ import annotations
@@ -18,10 +24,15 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib.abc import Loader, MetaPathFinder
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import IO, Any, Literal
 
-__all__ = ["JsonFormatter", "RedactingFilter", "configure_logging", "get_logger"]
+__all__ = ["JsonFormatter", "RedactingFilter", "configure_logging", "get_logger",
+           "root_logging_preserved"]
 
 PACKAGE_LOGGER = "quantumlayer_nb"
 LogFormat = Literal["text", "json"]
@@ -183,3 +194,71 @@ def get_logger(name: str) -> logging.Logger:
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
     return logger
+
+
+ROOT_LOGGING_OFFENDERS = frozenset({"wordllama"})
+"""Top-level modules that configure the root logger when imported."""
+
+
+@contextmanager
+def root_logging_preserved() -> Iterator[None]:
+    """Undo, on exit, what the code inside did to the root logger's handlers and level."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
+
+
+class _PreservingLoader(Loader):
+    def __init__(self, inner: Loader) -> None:
+        self._inner = inner
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        with root_logging_preserved():
+            self._inner.exec_module(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_resource_reader, is_package, ...
+        return getattr(self._inner, name)
+
+
+class _RootLoggingGuard(MetaPathFinder):
+    """Imports the offenders' packages so that their import leaves the root logger alone."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self._names = names
+        self._busy = threading.local()
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        if fullname.partition(".")[0] not in self._names or getattr(self._busy, "on", False):
+            return None
+        import importlib.util
+
+        self._busy.on = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._busy.on = False
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _PreservingLoader(spec.loader)
+        return spec
+
+
+def _install_guard() -> None:
+    if not any(isinstance(finder, _RootLoggingGuard) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _RootLoggingGuard(ROOT_LOGGING_OFFENDERS))
+
+
+_install_guard()

@@ -1,7 +1,9 @@
 """The response cache, seen from the request pipeline: look up before routing, store after.
 
 Every answer is stored, whatever the mode (``off`` only stops lookups), so that a later run
-in ``replay`` mode can answer it.
+in ``replay`` mode can answer it. In ``replay`` mode the store is the only source of answers,
+whatever the call's ``cache=`` flag: a request it holds is answered from it, any other raises
+``ReplayMiss``, and no provider is ever called.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 from quantumlayer_nb.generation import Generation, RouteAttempt, extract_code
 
 if TYPE_CHECKING:
-    from quantumlayer_nb.routing.pipeline import Call
+    from quantumlayer_nb.routing.calls import Call
 
 __all__ = ["lookup", "store"]
 
 def _cache(call: Call) -> Any | None:
-    if not call.use_cache:
+    if not call.use_cache and call.settings.cache.mode != "replay":
         return None
     from quantumlayer_nb.cache import cache_for
 
@@ -58,13 +60,18 @@ def lookup(call: Call) -> Generation | None:
     started = time.perf_counter()
     hit = cache.lookup(_key(call, cache), messages=call.messages, params=_params(call),
                        mode=call.settings.cache.mode, scope=call.settings.project,
-                       model=_model(call))
+                       model=_model(call), semantic=call.semantic)
     if hit is None:
         return None
-    from quantumlayer_nb.routing.pipeline import ledger_event, record
+    from quantumlayer_nb.routing.calls import ledger_event, record
 
     latency_ms = (time.perf_counter() - started) * 1000
     code, syntax_error = extract_code(hit.text) if call.format == "code" else (None, None)
+    semantic = hit.kind == "semantic"
+    similar_to = getattr(hit, "request", None) if semantic else None
+    extra: dict[str, Any] = {}
+    if "cache_kind" in Generation.model_fields:  # fields of the semantic-hit provenance
+        extra = {"cache_kind": hit.kind, "similar_to": similar_to}
     generation = Generation(
         text=hit.text, code=code, syntax_error=syntax_error, format=call.format,
         model=call.plan.requested, model_served=hit.model_served, deployment=None,
@@ -73,11 +80,16 @@ def lookup(call: Call) -> Generation | None:
         finish_reason=hit.finish_reason, metadata=call.metadata,
         route_trace=(RouteAttempt(deployment="cache", reason=f"{hit.kind} cache hit",
                                   outcome="cache_hit", latency_ms=latency_ms, cost_usd=0.0),),
+        **extra,
     )
+    data: dict[str, Any] = {"format": call.format, "metadata": call.metadata}
+    if semantic:
+        data.update(cache_kind="semantic", similar_to=similar_to)
     record(call, ledger_event(
         call, kind="cache_hit", outcome="cache_hit", deployment=None,
         model_served=hit.model_served, tokens_in=hit.tokens_in, tokens_out=hit.tokens_out,
         cost_usd=0.0, cost_known=True, saved_usd=hit.cost_usd, latency_ms=latency_ms,
+        data=data,
     ))
     return generation
 

@@ -30,6 +30,7 @@ from quantumlayer_nb.routing.models import BudgetConfig
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
+    "ESTIMATE_FACTOR",
     "BudgetStatus",
     "BudgetWarning",
     "Reservation",
@@ -43,6 +44,12 @@ __all__ = [
 
 DEFAULT_MAX_TOKENS = 1024
 """Completion tokens assumed for the estimate when the call sets no ``max_tokens``."""
+
+ESTIMATE_FACTOR = 2.0
+"""A call whose tokens were estimated (the provider sent no usage) is committed at twice its
+estimated cost, or at the cost of one token per byte of prompt and answer if that is more
+(``router.budget_charge``): a server's own tokenizer and chat template can count several
+times what litellm's tokenizer sees, and under-counting must not beat a hard limit."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spend (
@@ -75,6 +82,19 @@ class BudgetStatus:
     spent_usd: float
     reserved_usd: float
     resets: str | None
+
+    def __repr__(self) -> str:
+        from quantumlayer_nb._format import usd
+
+        resets = f", resets {self.resets}" if self.resets else ""
+        return (f"<BudgetStatus {self.label}: {usd(self.spent_usd)} of "
+                f"{usd(self.config.limit_usd)} per {self.config.period}, "
+                f"{usd(self.reserved_usd)} reserved{resets}>")
+
+    def _repr_html_(self) -> str:
+        from quantumlayer_nb.jupyter._views import budget_view
+
+        return budget_view([self]).html()
 
 
 def budget_label(config: BudgetConfig, settings: Settings) -> str:

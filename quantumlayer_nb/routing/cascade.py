@@ -18,7 +18,7 @@ from quantumlayer_nb.generation import Generation
 from quantumlayer_nb.routing.resolve import Target
 from quantumlayer_nb.routing.router import Plan
 
-__all__ = ["CascadeReport", "check_for", "judge", "register_check", "stage_plans"]
+__all__ = ["CascadeReport", "ajudge", "check_for", "judge", "register_check", "stage_plans"]
 
 Check = Callable[[Generation], bool]
 _checks: dict[str, Check] = {}
@@ -62,6 +62,25 @@ def judge(generation: Generation, check: Check) -> tuple[bool, Generation]:
         passed = bool(check(generation))
     except Exception:  # a check that crashes is a failed check, not a failed request
         passed = False
+    return _verdict(passed, generation)
+
+
+async def ajudge(generation: Generation, check: Check) -> tuple[bool, Generation]:
+    """:func:`judge` for the async path. A check that also has an ``acheck(generation)``
+    coroutine method (``quantumlayer_nb.eval.TaskCheck``, which runs a sandbox) is awaited,
+    so the event loop goes on with other calls meanwhile; any other check is called as
+    :func:`judge` calls it."""
+    acheck = getattr(check, "acheck", None)
+    if acheck is None:
+        return judge(generation, check)
+    try:
+        passed = bool(await acheck(generation))
+    except Exception:  # a check that crashes is a failed check, not a failed request
+        passed = False
+    return _verdict(passed, generation)
+
+
+def _verdict(passed: bool, generation: Generation) -> tuple[bool, Generation]:
     if passed or not generation.route_trace:
         return passed, generation
     *before, last = generation.route_trace
@@ -89,6 +108,22 @@ class CascadeReport:
             f"{self.requests} requests: cascade ${self.cost_usd:.6f} vs strongest only "
             f"${self.strongest_cost_usd:.6f} (saved ${self.saved_usd:.6f}); answered by {share}"
         )
+
+    def __repr__(self) -> str:
+        from quantumlayer_nb._format import usd
+
+        return (f"<CascadeReport {self.requests} requests: {usd(self.cost_usd)} vs "
+                f"{usd(self.strongest_cost_usd)} strongest only, saved {usd(self.saved_usd)}>")
+
+    def _repr_html_(self) -> str:
+        from quantumlayer_nb._format import usd
+        from quantumlayer_nb.jupyter._views import TableView
+
+        rows = [[name, f"{count:,}"] for name, count in self.answered_by.items()]
+        note = (f"cascade {usd(self.cost_usd)} vs strongest only "
+                f"{usd(self.strongest_cost_usd)}: saved {usd(self.saved_usd)}")
+        return TableView(f"cascade over {self.requests:,} requests", ["answered by", "requests"],
+                         rows, note=note).html()
 
     @classmethod
     def from_generations(cls, generations: Iterable[Generation], strongest: Target

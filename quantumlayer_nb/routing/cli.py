@@ -1,4 +1,5 @@
-"""``qlayer budget show|set``: what is spent against each budget, and changing a limit."""
+"""``qlayer budget show|set`` (what is spent against each budget, changing a limit) and
+``qlayer models`` (what is configured, with every secret in it redacted)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from typing import Annotated, Any
 
 import typer
 
-from quantumlayer_nb.config import find_project_root, get_settings, reset_configuration
+from quantumlayer_nb.config import (
+    RECIPES_MODEL,
+    Settings,
+    find_project_root,
+    get_settings,
+    redacted_view,
+    reset_configuration,
+)
 from quantumlayer_nb.errors import QLayerError
+from quantumlayer_nb.safety.secrets import redact_text
 
-__all__ = ["register", "set_budget"]
+__all__ = ["models", "models_report", "register", "set_budget"]
 
 budget_app = typer.Typer(help="Spending limits per project, user or route.",
                          no_args_is_help=True)
@@ -21,8 +30,56 @@ Scope = Annotated[str, typer.Argument(help="project, user or route.")]
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``qlayer budget ...`` to the main command line."""
+    """Add ``qlayer budget ...`` and ``qlayer models`` to the main command line."""
     app.add_typer(budget_app, name="budget")
+    # `qlayer models` lives here, beside the settings it shows; replace any earlier copy.
+    app.registered_commands[:] = [
+        info
+        for info in app.registered_commands
+        if (info.name or getattr(info.callback, "__name__", "")) != "models"
+    ]
+    app.command("models")(models)
+
+
+def models_report(settings: Settings) -> dict[str, Any]:
+    """What ``qlayer models --json`` prints: default, aliases, deployments, built-in model.
+
+    Built from :func:`quantumlayer_nb.config.redacted_view`, so a key written in a
+    deployment's ``params`` or a password in its ``api_base`` is shown as a placeholder.
+    A deployment lists only the keys set to something other than their default.
+    """
+    view = redacted_view(settings)
+    deployments = {
+        name: {key: view["deployments"][name][key] for key in dep.model_dump(exclude_defaults=True)}
+        for name, dep in settings.deployments.items()
+    }
+    return {
+        "default": redact_text(settings.resolved_default(), settings.safety.key_env_vars),
+        "aliases": view["aliases"],
+        "deployments": deployments,
+        "builtin": [RECIPES_MODEL],
+    }
+
+
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the default model, aliases and deployments (secrets in them redacted)."""
+    try:
+        report = models_report(get_settings())
+    except QLayerError as exc:
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    typer.echo(f"default: {report['default']}")
+    for alias, target in report["aliases"].items():
+        typer.echo(f"alias       {alias} -> {target}")
+    for name, dep in report["deployments"].items():
+        where = f" @ {dep['api_base']}" if dep.get("api_base") else ""
+        typer.echo(f"deployment  {name}: {dep['model']}{where}")
+    typer.echo(f"builtin     {RECIPES_MODEL} (offline retrieval over recipes; not an LLM)")
 
 
 @budget_app.command("show")

@@ -28,6 +28,7 @@ from quantumlayer_nb.errors import BudgetExceeded, MissingCredentials, PolicyVio
 from quantumlayer_nb.routing import budget
 from quantumlayer_nb.routing.models import BudgetConfig, ProjectConfig
 from quantumlayer_nb.routing.resolve import Target, provider_of
+from quantumlayer_nb.safety.secrets import redact_text
 
 __all__ = [
     "QuotaExceeded",
@@ -122,6 +123,7 @@ def check_allowed(project: str, config: ProjectConfig, requested: str, route_nam
     if refused is None:
         return
     listed = ", ".join(allowed) or "(nothing)"
+    refused = redact_text(refused)  # the requested name is user input; it lands on the ledger
     raise PolicyViolation(
         f"Project {project!r} may not use {refused}: allowed models are {listed}. Pick an "
         f"allowed model, or add it to allowed_models under [projects.{project}] in qlayer.toml.",

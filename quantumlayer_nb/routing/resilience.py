@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import queue
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ __all__ = [
     "attempt_budget",
     "backoff_delay",
     "bounded",
+    "bounded_aiter",
+    "bounded_iter",
     "bounded_sync",
     "set_process_share",
     "state_for",
@@ -48,11 +51,12 @@ def backoff_delay(
     """Seconds to wait before retry number ``attempt`` (0-based): full jitter.
 
     ``random.uniform(0, min(max_s, base_s * 2**attempt))``; a provider's ``Retry-After``
-    is a floor, never shortened by the jitter.
+    is a floor, never shortened by the jitter nor by ``max_s`` (which caps our own backoff,
+    not the provider's instruction; the call's deadline decides whether it is worth waiting).
     """
     delay = random.uniform(0, min(max_s, base_s * (2**attempt)))
     if retry_after is not None and retry_after > 0:
-        delay = max(delay, min(retry_after, max_s))
+        delay = max(delay, retry_after)
     return delay
 
 
@@ -284,6 +288,69 @@ def bounded_sync(send: Callable[..., T], *args: Any, budget_s: float | None,
         return future.result(timeout=budget_s)
     except FutureTimeout:
         raise on_timeout(budget_s) from None
+
+
+_END = object()
+
+
+def bounded_iter(items: Iterator[T], *, deadline: float | None,
+                 on_timeout: Callable[[], Exception]) -> Iterator[T]:
+    """Yield from a blocking iterator until ``deadline`` (``time.monotonic()``), then raise.
+
+    A stream's transport timeout bounds each gap between chunks, not the whole stream, so
+    with a deadline the iterator is drained by a helper thread and every item is waited for
+    with what is left. On timeout the helper is abandoned (the transport's own timeout, no
+    longer than what was left, ends it soon after) and ``on_timeout()`` is raised.
+    """
+    if deadline is None:
+        yield from items
+        return
+    handoff: queue.Queue[tuple[bool, Any]] = queue.Queue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                handoff.put((True, item))
+            handoff.put((True, _END))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            handoff.put((False, exc))
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(pump,), name="qlayer-stream",
+                     daemon=True).start()
+    try:
+        while True:
+            try:
+                ok, item = handoff.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise on_timeout() from None
+            if not ok:
+                raise item
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+async def bounded_aiter(items: AsyncIterator[T], *, deadline: float | None,
+                        on_timeout: Callable[[], Exception]) -> AsyncIterator[T]:
+    """Async twin of :func:`bounded_iter`: each item is awaited with what is left."""
+    while True:
+        try:
+            if deadline is None:
+                item = await items.__anext__()
+            else:
+                item = await asyncio.wait_for(items.__anext__(),
+                                              max(0.0, deadline - time.monotonic()))
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise on_timeout() from None
+        yield item
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -7,46 +7,17 @@ litellm, and that the environment variable holding its key is set.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
 
 from quantumlayer_nb.config import RECIPES_MODEL, Deployment, Settings
 from quantumlayer_nb.errors import ConfigError, MissingCredentials, ModelNotFound
 from quantumlayer_nb.llm._lazy import litellm_module
+from quantumlayer_nb.llm.target import Target, _provider
+from quantumlayer_nb.safety.secrets import redact_text
 
 __all__ = ["Target", "check_credentials", "provider_of", "resolve"]
 
 _MAX_ALIAS_DEPTH = 8
-_OPENAI_COMPATIBLE = {"openai", "hosted_vllm", "text-completion-openai"}
 _RECIPES = Deployment(model=RECIPES_MODEL, input_cost_per_token=0.0, output_cost_per_token=0.0)
-
-
-@dataclass(frozen=True)
-class Target:
-    """A deployment chosen for a request, with the name it was asked for."""
-
-    requested: str
-    name: str
-    deployment: Deployment
-
-    @property
-    def is_recipes(self) -> bool:
-        return self.deployment.model == RECIPES_MODEL
-
-    def litellm_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``litellm.completion`` that identify this deployment."""
-        dep = self.deployment
-        kwargs: dict[str, Any] = {"model": dep.model, **dep.params}
-        if dep.api_base:
-            kwargs["api_base"] = dep.api_base
-        if dep.api_version:
-            kwargs["api_version"] = dep.api_version
-        if dep.api_key_env:
-            kwargs["api_key"] = os.environ[dep.api_key_env]
-        elif dep.api_base and _provider(dep.model) in _OPENAI_COMPATIBLE:
-            # A custom server with no key of its own must not receive OPENAI_API_KEY.
-            kwargs["api_key"] = "no-key"
-        return kwargs
 
 
 def resolve(name: str | None, settings: Settings) -> Target:
@@ -64,7 +35,7 @@ def resolve(name: str | None, settings: Settings) -> Target:
     while current in settings.aliases:
         current = settings.aliases[current].strip()
         if current in seen or len(seen) > _MAX_ALIAS_DEPTH:
-            chain = " -> ".join([*seen, current])
+            chain = redact_text(" -> ".join([*seen, current]))
             raise ConfigError(f"Aliases form a loop: {chain}. Point one of them at a real model.")
         seen.append(current)
     if current in settings.deployments:
@@ -73,16 +44,15 @@ def resolve(name: str | None, settings: Settings) -> Target:
         return Target(requested, current, _RECIPES)
     if _provider(current) is None:
         known = sorted({*settings.aliases, *settings.deployments, RECIPES_MODEL})
+        # The name is user input: a key pasted into --model must not come back in the error.
         raise ModelNotFound(
-            f"Unknown model {current!r}: it is not an alias or deployment "
-            f"({', '.join(known)}), and litellm knows no provider for it. Use a litellm id "
+            f"Unknown model {redact_text(repr(current[:200]))}: it is not an alias or "
+            f"deployment ({redact_text(', '.join(known))}), and litellm knows no provider for "
+            "it. Use a litellm id "
             "with its provider, like 'openai/gpt-4o-mini' or 'ollama/llama3', or add it to "
             "[aliases] or [deployments] in qlayer.toml."
         )
     return Target(requested, current, Deployment(model=current))
-
-
-_provider_cache: dict[str, str | None] = {}
 
 
 def provider_of(model: str) -> str | None:
@@ -90,16 +60,11 @@ def provider_of(model: str) -> str | None:
     return _provider(model)
 
 
-def _provider(model: str) -> str | None:
-    if model in _provider_cache:
-        return _provider_cache[model]
-    litellm = litellm_module()
-    try:
-        provider: str | None = litellm.get_llm_provider(model)[1]
-    except Exception:  # litellm raises BadRequestError for names it cannot place
-        provider = None
-    _provider_cache[model] = provider
-    return provider
+def _shown_base(api_base: str) -> str:
+    """The api_base as it may be shown: a password in the URL replaced by its placeholder."""
+    from quantumlayer_nb.safety import redact_text
+
+    return redact_text(api_base)
 
 
 _NOT_A_KEY_SUFFIXES = ("_API_BASE", "_API_VERSION", "_BASE_URL", "_REGION_NAME")
@@ -117,9 +82,11 @@ def check_credentials(target: Target) -> None:
         return
     if dep.api_key_env:
         if not os.environ.get(dep.api_key_env):
+            where = f" at {_shown_base(dep.api_base)}" if dep.api_base else ""
             raise MissingCredentials(
-                f"Deployment {target.name!r} reads its key from ${dep.api_key_env}, which is not "
-                f"set. Set it (export {dep.api_key_env}=...) or change api_key_env in qlayer.toml.",
+                f"Deployment {target.name!r} ({dep.model}{where}) reads its key from "
+                f"${dep.api_key_env}, which is not set. Set it to that server's key "
+                f"(export {dep.api_key_env}=...) or change api_key_env in qlayer.toml.",
                 env_vars=[dep.api_key_env],
             )
         return

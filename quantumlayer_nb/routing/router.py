@@ -8,6 +8,7 @@ budget reservations, reporting every attempt. litellm carries each call (``llm.c
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -21,8 +22,10 @@ from quantumlayer_nb.errors import (
     ContextWindowError,
     ContextWindowExceeded,
     ProviderError,
+    ProviderTimeout,
     ProviderUnavailable,
     QLayerError,
+    RateLimitError,
 )
 from quantumlayer_nb.generation import RouteAttempt
 from quantumlayer_nb.llm import client
@@ -39,8 +42,8 @@ from quantumlayer_nb.routing.resilience import (
 from quantumlayer_nb.routing.resolve import Target, check_credentials, resolve
 
 __all__ = [
-    "Attempt", "Candidate", "Plan", "arun", "attempt_budget", "plan", "price_per_token", "run",
-    "transport_params",
+    "Attempt", "Candidate", "Plan", "Walk", "arun", "attempt_budget", "budget_charge", "plan",
+    "price_per_token", "run", "transport_params",
 ]
 
 _SINGLE = RouteConfig(deployments=["(direct)"], retries=0)
@@ -180,11 +183,32 @@ def estimate_cost(target: Target, messages: list[dict[str, str]], max_tokens: in
     return client.cost_of(target, prompt, max_tokens or budget.DEFAULT_MAX_TOKENS, None)
 
 
-def transport_params(params: dict[str, Any], target: Target, streaming: bool = False
-                     ) -> dict[str, Any]:
+def budget_charge(target: Target, messages: list[dict[str, str]], done: client.Completion
+                  ) -> float | None:
+    """What a finished call counts for on budgets.
+
+    Its cost; or, when its tokens were estimated (the provider sent no usage), the larger
+    of ``budget.ESTIMATE_FACTOR`` times the estimate and the cost of counting every byte of
+    prompt and answer as a token (tokenizers in use count at least one byte per token, but
+    a server's chat template adds tokens nobody sees), so under-counting cannot beat a budget.
+    """
+    if not done.tokens_estimated or done.cost_usd is None:
+        return done.cost_usd
+    prompt_bytes = sum(len(m["content"].encode()) for m in messages) + 8 * len(messages)
+    by_bytes = client.cost_of(target, prompt_bytes, len(done.text.encode()), None) or 0.0
+    return max(done.cost_usd * budget.ESTIMATE_FACTOR, by_bytes)
+
+
+_DEADLINE_SLACK_S = 0.5  # a deadline this much shorter than the timeout is held strictly
+
+
+def transport_params(params: dict[str, Any], target: Target, streaming: bool = False,
+                     remaining_s: float | None = None) -> dict[str, Any]:
     """Parameters of one attempt.
 
-    The total timeout is the smaller of the call's and the deployment's. The attempt must
+    The total timeout is the smaller of the call's, the deployment's and what is left of
+    the call's deadline (``remaining_s``: retries, fallbacks and backoff share one timeout).
+    The attempt must
     end within it, so the transport (httpx through litellm) and the router's own bound get
     a slightly smaller budget (:func:`attempt_budget`): the rest is left for the event
     loop's lag and the error handling that follows a timeout. A connect timeout (and,
@@ -195,6 +219,14 @@ def transport_params(params: dict[str, Any], target: Target, streaming: bool = F
     total = params.get("timeout")
     if dep.timeout is not None:
         total = min(total or dep.timeout, dep.timeout)
+    configured = total
+    by_deadline = remaining_s is not None and (
+        total is None or remaining_s < total - _DEADLINE_SLACK_S)
+    if by_deadline:
+        # Rounded down to 0.1 s: litellm keeps one HTTP client per distinct timeout, and a
+        # value that changed on every call would open a new connection every time.
+        assert remaining_s is not None
+        total = max(0.001, math.floor(remaining_s * 10) / 10 or remaining_s)
     budget_s = attempt_budget(total)
     timeout: Any = budget_s
     first = dep.first_token_timeout if streaming else None
@@ -206,7 +238,8 @@ def transport_params(params: dict[str, Any], target: Target, streaming: bool = F
 
         timeout = httpx.Timeout(budget_s, connect=capped(dep.connect_timeout),
                                 read=capped(first))
-    return {**params, "timeout": timeout, "total_timeout": total, "attempt_budget": budget_s}
+    return {**params, "timeout": timeout, "total_timeout": total, "attempt_budget": budget_s,
+            "configured_timeout": configured, "deadline_bound": by_deadline}
 
 
 def _strict_budget(call_params: dict[str, Any], target: Target,
@@ -217,8 +250,9 @@ def _strict_budget(call_params: dict[str, Any], target: Target,
     is left to the transport's own (the same budget), which spares every ordinary call a
     thread hop.
     """
-    explicit = target.deployment.timeout is not None or call_params.get("total_timeout") not in (
-        None, settings.timeout)
+    explicit = target.deployment.timeout is not None or call_params.get(
+        "configured_timeout") not in (None, settings.timeout) or bool(
+        call_params.get("deadline_bound"))
     return call_params["attempt_budget"] if explicit else None
 
 
@@ -226,17 +260,83 @@ Precheck = Callable[[Target], None]
 Recorder = Callable[[Attempt], None]
 
 
-class _Walk:
-    """The decisions shared by the blocking and the async loops."""
+_MIN_ATTEMPT_S = 0.05  # less time than this left: no new attempt is started
+
+
+class Walk:
+    """The decisions shared by the blocking, the async and the streaming loops.
+
+    Which candidate is tried, the budget reservation before an attempt and its commit or
+    release after, circuit breakers, and the call's deadline (``time.monotonic()``): every
+    wait (rate limits, concurrency caps, backoff) and every attempt fits in what is left.
+    """
 
     def __init__(self, the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
-                 params: dict[str, Any], precheck: Precheck | None, record: Recorder) -> None:
+                 params: dict[str, Any], precheck: Precheck | None, record: Recorder,
+                 deadline: float | None = None) -> None:
         self.plan, self.settings, self.messages, self.params = the_plan, settings, messages, params
         self.precheck, self.record = precheck, record
+        self.deadline = deadline
         self.attempts: list[Attempt] = []
         self.last_error: QLayerError | None = None
+        self.final_error: QLayerError | None = None
         self.min_window = 0
+        self.number = 0
         self.budgeted = bool(settings.budgets)
+
+    def remaining(self) -> float | None:
+        """Seconds left before the call's deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def check_time(self, wait_s: float = 0.0) -> None:
+        """Raise the call's timeout if waiting ``wait_s`` more would leave no time to try."""
+        left = self.remaining()
+        if left is not None and left - wait_s < _MIN_ATTEMPT_S:
+            raise self.out_of_time()
+
+    def out_of_time(self) -> ProviderTimeout:
+        """The error of a call whose whole timeout is spent."""
+        tried = ", ".join(f"{a.target.name}: {a.outcome}" for a in self.attempts)
+        made = f"after {len(self.attempts)} attempt(s) ({tried})" if self.attempts else (
+            "before any attempt could start (rate limit or concurrency cap)")
+        return ProviderTimeout(
+            f"The call to {self.plan.requested!r} used up its {self.params.get('timeout'):g} s "
+            f"timeout {made}. The timeout covers retries, fallbacks, backoff and streaming; "
+            "raise timeout=, or add a faster fallback deployment.",
+            model=self.plan.requested,
+        )
+
+    def start(self, cand: Candidate, retry: int = 0) -> Attempt:
+        """A new numbered attempt on ``cand``."""
+        attempt = Attempt(cand.target, self.number,
+                          cand.reason if not retry else f"{cand.reason}, retry {retry}")
+        self.number += 1
+        return attempt
+
+    def backoff(self, retry: int, error: QLayerError) -> float | None:
+        """Seconds to wait before retrying the same deployment; None: move on instead.
+
+        A ``Retry-After`` is honoured in full; when it lies beyond the deadline the
+        deployment is not retried, and if nothing else can answer the call fails at once
+        with a :class:`RateLimitError` that says when to retry.
+        """
+        delay = _backoff(self.plan.route, retry, error)
+        left = self.remaining()
+        if left is None or delay < left - _MIN_ATTEMPT_S:
+            return delay
+        if not isinstance(error, ProviderError):
+            return None
+        after = error.retry_after
+        if after is not None and after >= left - _MIN_ATTEMPT_S:
+            at = time.strftime("%H:%M:%S", time.localtime(time.time() + after))
+            self.final_error = self.last_error = RateLimitError(
+                f"{error.model or self.plan.requested} asked to retry after {after:g} s (at "
+                f"{at}), later than the call's {self.params.get('timeout'):g} s timeout allows "
+                f"({max(left, 0.0):.1f} s left). Retry then, raise timeout=, or add a fallback "
+                "deployment.",
+                model=error.model, status_code=error.status_code, retry_after=after,
+            )
+        return None
 
     def eligible(self, cand: Candidate) -> str | None:
         """Why this candidate is skipped, or None to try it."""
@@ -258,8 +358,8 @@ class _Walk:
                 return "skipped: circuit open"
         return None
 
-    def call_params(self, target: Target) -> dict[str, Any]:
-        return transport_params(self.params, target)
+    def call_params(self, target: Target, streaming: bool = False) -> dict[str, Any]:
+        return transport_params(self.params, target, streaming, self.remaining())
 
     def reserve(self, target: Target) -> budget.Reservation | None:
         if not self.budgeted:
@@ -270,7 +370,7 @@ class _Walk:
     def succeeded(self, attempt: Attempt, state: DeploymentState, done: client.Completion,
                   held: budget.Reservation | None) -> None:
         attempt.done, attempt.cost_usd = done, done.cost_usd
-        budget.commit(held, done.cost_usd)
+        budget.commit(held, budget_charge(attempt.target, self.messages, done))
         state.breaker.record_success()
         state.record_latency(attempt.latency_ms, done.ttft_ms)
         self.attempts.append(attempt)
@@ -294,6 +394,12 @@ class _Walk:
         return "raise"
 
     def exhausted(self) -> QLayerError:
+        if self.final_error is not None and self.final_error is self.last_error:
+            return self.final_error
+        left = self.remaining()
+        if left is not None and left < 2 * _MIN_ATTEMPT_S and isinstance(
+                self.last_error, ProviderTimeout):
+            return self.out_of_time()  # the deadline, not the deployments, ended the call
         if self.last_error is not None and not isinstance(self.last_error, ProviderError):
             return self.last_error
         if self.last_error is not None and len(self.plan.candidates) == 1:
@@ -306,7 +412,10 @@ class _Walk:
         )
 
 
-def _wait_s(walk: _Walk, state: DeploymentState, target: Target) -> float:
+_Walk = Walk
+
+
+def _wait_s(walk: Walk, state: DeploymentState, target: Target) -> float:
     tokens = sum(len(m["content"]) for m in walk.messages) // 4 + (
         walk.params.get("max_tokens") or 0)
     return state.wait_needed(tokens)
@@ -314,23 +423,31 @@ def _wait_s(walk: _Walk, state: DeploymentState, target: Target) -> float:
 
 def run(the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
         params: dict[str, Any], send: Callable[[Target, dict[str, Any]], client.Completion],
-        record: Recorder, precheck: Precheck | None = None) -> tuple[Attempt, list[Attempt]]:
-    """Try the plan's candidates until one answers; returns (the winning attempt, all)."""
-    walk = _Walk(the_plan, settings, messages, params, precheck, record)
-    number = 0
+        record: Recorder, precheck: Precheck | None = None, deadline: float | None = None
+        ) -> tuple[Attempt, list[Attempt]]:
+    """Try the plan's candidates until one answers; returns (the winning attempt, all).
+
+    ``deadline`` (``time.monotonic()``) bounds the whole walk: waits, attempts and backoff.
+    """
+    walk = Walk(the_plan, settings, messages, params, precheck, record, deadline)
     for cand in the_plan.candidates:
         if walk.eligible(cand) is not None:
             continue
         state = state_for(cand.target.name, cand.target.deployment)
         for retry in range(the_plan.route.retries + 1):
             while (wait := _wait_s(walk, state, cand.target)) > 0:
+                walk.check_time(min(wait, 1.0))
                 time.sleep(min(wait, 1.0))
             while not ((state.cap is None or state.cap.try_enter()) and _enter_global(state)):
+                walk.check_time(0.002)
                 time.sleep(0.002)
-            held = walk.reserve(cand.target)
-            attempt = Attempt(cand.target, number, cand.reason if not retry else
-                              f"{cand.reason}, retry {retry}")
-            number += 1
+            try:
+                walk.check_time()
+                held = walk.reserve(cand.target)
+            except BaseException:
+                _leave(state)
+                raise
+            attempt = walk.start(cand, retry)
             call_params = walk.call_params(cand.target)
             started = time.perf_counter()
             try:
@@ -351,31 +468,38 @@ def run(the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
                 raise error
             if decision == "next" or retry == the_plan.route.retries:
                 break
-            time.sleep(_backoff(the_plan.route, retry, error))
+            delay = walk.backoff(retry, error)
+            if delay is None:
+                break
+            time.sleep(delay)
     raise walk.exhausted()
 
 
 async def arun(the_plan: Plan, settings: Settings, messages: list[dict[str, str]],
                params: dict[str, Any],
                send: Callable[[Target, dict[str, Any]], Awaitable[client.Completion]],
-               record: Recorder, precheck: Precheck | None = None
-               ) -> tuple[Attempt, list[Attempt]]:
+               record: Recorder, precheck: Precheck | None = None,
+               deadline: float | None = None) -> tuple[Attempt, list[Attempt]]:
     """Async twin of :func:`run`; each attempt is also bounded by its total timeout."""
-    walk = _Walk(the_plan, settings, messages, params, precheck, record)
-    number = 0
+    walk = Walk(the_plan, settings, messages, params, precheck, record, deadline)
     for cand in the_plan.candidates:
         if walk.eligible(cand) is not None:
             continue
         state = state_for(cand.target.name, cand.target.deployment)
         for retry in range(the_plan.route.retries + 1):
             while (wait := _wait_s(walk, state, cand.target)) > 0:
+                walk.check_time(min(wait, 1.0))
                 await asyncio.sleep(min(wait, 1.0))
             while not ((state.cap is None or state.cap.try_enter()) and _enter_global(state)):
+                walk.check_time(0.002)
                 await asyncio.sleep(0.002)
-            held = walk.reserve(cand.target)
-            attempt = Attempt(cand.target, number, cand.reason if not retry else
-                              f"{cand.reason}, retry {retry}")
-            number += 1
+            try:
+                walk.check_time()
+                held = walk.reserve(cand.target)
+            except BaseException:
+                _leave(state)
+                raise
+            attempt = walk.start(cand, retry)
             call_params = walk.call_params(cand.target)
             started = time.perf_counter()
             try:
@@ -396,17 +520,18 @@ async def arun(the_plan: Plan, settings: Settings, messages: list[dict[str, str]
                 raise error
             if decision == "next" or retry == the_plan.route.retries:
                 break
-            await asyncio.sleep(_backoff(the_plan.route, retry, error))
+            delay = walk.backoff(retry, error)
+            if delay is None:
+                break
+            await asyncio.sleep(delay)
     raise walk.exhausted()
 
 
 def _timed_out(target: Target, total_s: float, budget_s: float) -> QLayerError:
-    from quantumlayer_nb.errors import ProviderTimeout
-
     return ProviderTimeout(
-        f"{target.deployment.model} did not answer within its {total_s:g} s timeout (the "
-        f"transport gave up at {budget_s:g} s to end the attempt in time). Raise the "
-        "deployment's timeout or try another model.", model=target.deployment.model,
+        f"{target.deployment.model} did not answer within its {total_s:.3g} s timeout (the "
+        f"transport gave up at {budget_s:.3g} s to end the attempt in time). Raise the "
+        "timeout or try another model.", model=target.deployment.model,
     )
 
 

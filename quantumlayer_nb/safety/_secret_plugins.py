@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from quantumlayer_nb.safety._secret_values import PLACEHOLDER_VALUES, is_literal_secret
+
 __all__ = ["PLACEHOLDER_VALUES", "Hit", "plugin_hits"]
 
 
@@ -26,26 +28,6 @@ class Hit:
     end: int
     value: str
     priority: int
-
-
-PLACEHOLDER_VALUES = frozenset(
-    {
-        "password",
-        "passwd",
-        "pass",
-        "secret",
-        "changeme",
-        "example",
-        "user",
-        "username",
-        "token",
-        "xxxxxx",
-        "******",
-        "your_password",
-        "yourpassword",
-        "<password>",
-    }
-)
 
 
 _CANDIDATE_LINE = re.compile(
@@ -180,7 +162,8 @@ def _line_hits(line: str, offset: int, plugins: _Plugins) -> Iterable[Hit]:
     for start, end in keyword_windows:
         window = line[start:end]
         for value in set(plugins.keyword.analyze_string(window)):
-            if value.lower() not in PLACEHOLDER_VALUES:
+            # A plain lower-case word (`secrets = "redact"`) is a setting, not a password.
+            if is_literal_secret(value, quoted=True) and not value.isalpha():
                 yield from located("password_assignment", value, 30, start, end)
         for value in set(plugins.hex.analyze_string(window)):
             if len(value) >= 16 and (

@@ -10,16 +10,26 @@ it; ``check_incoming`` on every response before it is returned, cached or logged
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from quantumlayer_nb.errors import ConfigError, PolicyViolation, ProviderError
-from quantumlayer_nb.safety.hap import DEFAULT_HAP_THRESHOLD, HapCategory, assess_hap
+from quantumlayer_nb.safety._harm import CATEGORIES, DEFAULT_REFUSE, HarmCategory
+from quantumlayer_nb.safety.hap import DEFAULT_HAP_THRESHOLD, assess_hap
 from quantumlayer_nb.safety.secrets import DEFAULT_KEY_ENV_VARS, SecretFinding, find_secrets
 
-__all__ = ["IncomingCheck", "OutgoingCheck", "SafetyPolicy", "check_incoming", "check_outgoing"]
+__all__ = [
+    "IncomingCheck",
+    "OutgoingCheck",
+    "ProjectSafety",
+    "SafetyPolicy",
+    "check_content",
+    "check_incoming",
+    "check_outgoing",
+]
 
 _KIND_NAMES = {
     "openai_api_key": "an OpenAI API key",
@@ -37,6 +47,14 @@ _KIND_NAMES = {
     "jwt": "a JSON Web Token",
     "url_password": "a password in a URL",
     "password_assignment": "a password or secret assignment",
+    "secret_assignment": "a token, key or secret assigned to a name",
+    "bearer_token": "a token in an Authorization header",
+    "cli_password": "a password or token on a command line",
+    "url_secret": "a secret in a URL query parameter",
+    "secret_in_prose": "a token or key written out in the text",
+    "gitlab_token": "a GitLab token",
+    "npm_token": "an npm token",
+    "twilio_key": "a Twilio key or auth token",
     "high_entropy_string": "a high-entropy string that looks like a key",
     "key_env_value": "the value of a configured key environment variable",
 }
@@ -53,13 +71,21 @@ class SafetyPolicy(BaseModel):
         'them through. Values of key_env_vars are redacted even when "off".',
     )
     hap: Literal["refuse", "off"] = Field(
-        "refuse", description="Refuse hateful, abusive or profane prompts and responses."
+        "refuse",
+        description='The content policy: "refuse" the categories listed in refuse, or "off" '
+        "to check no content at all.",
+    )
+    refuse: list[HarmCategory] = Field(
+        default_factory=lambda: list(DEFAULT_REFUSE),
+        description="Content categories that are refused (hate, harassment, doxxing, minors, "
+        "profanity). Profanity is not in the default: it is only noted.",
     )
     hap_threshold: float = Field(
         DEFAULT_HAP_THRESHOLD,
         ge=0.0,
         le=1.0,
-        description="Offensive-language model probability at or above which text is refused.",
+        description="Offensive-language model probability at or above which text counts as "
+        "profanity (noted; refused only when refuse lists it).",
     )
     max_prompt_chars: int = Field(
         200_000, gt=0, description="Prompts longer than this are refused before sending."
@@ -73,6 +99,31 @@ class SafetyPolicy(BaseModel):
         description="Also ask this provider moderation model (through litellm), e.g. "
         "'omni-moderation-latest'. Off by default; needs the provider's key.",
     )
+    moderation_api_base: str | None = Field(
+        None,
+        description="The moderation endpoint's base URL, for an OpenAI-compatible server; "
+        "None: the provider's own.",
+    )
+
+    def with_project(self, project: ProjectSafety | None) -> SafetyPolicy:
+        """This policy with a project's own content settings (``[projects.NAME.safety]``)."""
+        if project is None:
+            return self
+        update = project.model_dump(exclude_none=True)
+        return self.model_copy(update=update) if update else self
+
+
+class ProjectSafety(BaseModel):
+    """A project's own content settings (``[projects.NAME.safety]``); unset keys inherit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    refuse: list[HarmCategory] | None = Field(
+        None, description="Content categories refused for this project (default: [safety])."
+    )
+    hap: Literal["refuse", "off"] | None = Field(
+        None, description='"off" checks no content for this project (default: [safety]).'
+    )
 
 
 class OutgoingCheck(BaseModel):
@@ -83,6 +134,10 @@ class OutgoingCheck(BaseModel):
     text: str = Field(description="The prompt to send, with secrets replaced by placeholders.")
     findings: list[SecretFinding] = Field(
         default_factory=list, description="Secrets found (kind, position, placeholder; no value)."
+    )
+    hap_category: HarmCategory | None = Field(
+        None,
+        description='A content category found but not refused (by default only "profanity").',
     )
 
     @property
@@ -103,6 +158,10 @@ class IncomingCheck(BaseModel):
     hap_score: float | None = Field(
         None, description="Offensive-language score of the response; None when HAP is off."
     )
+    hap_category: HarmCategory | None = Field(
+        None,
+        description='A content category found but not refused (by default only "profanity").',
+    )
 
 
 def _describe(findings: list[SecretFinding], text: str) -> str:
@@ -121,24 +180,59 @@ def _refuse_secrets(findings: list[SecretFinding], text: str, what: str) -> Poli
     )
 
 
-def _check_hap(text: str, policy: SafetyPolicy, what: str) -> float | None:
+_WHAT_IS_REFUSED = {
+    "hate": "content against a protected group",
+    "harassment": "harassment or threats",
+    "doxxing": "finding or exposing a person's whereabouts or identity",
+    "minors": "sexual content involving minors",
+    "profanity": "profanity",
+}
+
+
+def _refuse_content(
+    category: HarmCategory, detail: str, policy: SafetyPolicy, what: str
+) -> PolicyViolation:
+    kept = [c for c in policy.refuse if c != category]
+    return PolicyViolation(
+        f"The {what} was refused as {category} ({_WHAT_IS_REFUSED[category]}: {detail}). "
+        "Nothing was sent. Rephrase it if that is not what you meant. If this is a mistake "
+        "(for example a moderation or research task), let this category through for the "
+        f"project: under [projects.<name>.safety] or [safety] in qlayer.toml set refuse = "
+        f"{json.dumps(kept)} (the default is {json.dumps(list(DEFAULT_REFUSE))}), or "
+        'hap = "off" to check no content at all.',
+        category=category,
+    )
+
+
+def _check_hap(
+    text: str, policy: SafetyPolicy, what: str
+) -> tuple[float | None, HarmCategory | None]:
+    """Refuse a category the policy refuses; return the model score and a noted category."""
     if policy.hap == "off":
-        return None
+        return None, None
     verdict = assess_hap(text, policy.hap_threshold)
-    if verdict.flagged:
-        category: HapCategory = verdict.category or "profanity"
-        raise PolicyViolation(
-            f"The {what} was refused as {category}: {verdict.reason}. Rephrase it without "
-            "insults, threats, slurs or profanity. If this is a false positive (for example "
-            'a content-moderation task), raise hap_threshold or set hap = "off" in the '
-            "safety policy.",
-            category=category,
-        )
-    return verdict.score
+    if verdict.category is not None and verdict.category in policy.refuse:
+        raise _refuse_content(verdict.category, verdict.reason, policy, what)
+    return verdict.score, verdict.category
 
 
-def _check_moderation(text: str, model: str, what: str) -> None:
-    """Ask a provider moderation endpoint through litellm; refuse if it flags the text."""
+_MODERATION_CATEGORIES: tuple[tuple[str, HarmCategory], ...] = (
+    ("sexual/minors", "minors"),
+    ("hate", "hate"),
+    ("harassment", "harassment"),
+    ("violence", "harassment"),
+)
+
+
+def _check_moderation(text: str, policy: SafetyPolicy, what: str) -> HarmCategory | None:
+    """Ask a provider moderation endpoint through litellm (a second opinion).
+
+    The provider's categories map to ours (``sexual/minors`` to minors, ``hate*`` to hate,
+    ``harassment*`` and ``violence*`` to harassment); a mapped category the policy refuses
+    is refused, anything else the provider flags is only noted.
+    """
+    model = policy.moderation_model
+    assert model is not None
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
         import litellm
@@ -147,8 +241,11 @@ def _check_moderation(text: str, model: str, what: str) -> None:
             f"moderation_model = {model!r} needs litellm, which could not be imported "
             f"({exc}). Install it, or set moderation_model = None."
         ) from exc
+    extra: dict[str, Any] = {}
+    if policy.moderation_api_base:
+        extra["api_base"] = policy.moderation_api_base
     try:
-        response: Any = litellm.moderation(input=text, model=model)
+        response: Any = litellm.moderation(input=text, model=model, **extra)
         result = response.results[0]
     except Exception as exc:  # litellm raises many provider-specific types
         raise ProviderError(
@@ -158,26 +255,54 @@ def _check_moderation(text: str, model: str, what: str) -> None:
             model=model,
         ) from exc
     if not getattr(result, "flagged", False):
-        return
-    categories = getattr(result, "categories", None)
-    flagged = {
-        name for name, on in (dict(categories) if categories is not None else {}).items() if on
-    }
-    category = (
-        "hate"
-        if any(n.startswith("hate") for n in flagged)
-        else (
-            "abuse"
-            if any(n.startswith(("harassment", "violence", "self")) for n in flagged)
-            else "moderation"
-        )
+        return None
+    categories: Any = getattr(result, "categories", None)
+    raw = categories.model_dump() if hasattr(categories, "model_dump") else categories
+    flagged = sorted(  # the same category may come under its name and its alias
+        {
+            str(name).replace("self_harm", "self-harm").replace("_", "/")
+            for name, on in (dict(raw) if raw is not None else {}).items()
+            if on
+        }
     )
-    raise PolicyViolation(
-        f"The {what} was refused by the moderation model {model!r} "
-        f"({', '.join(sorted(flagged)) or 'flagged'}). Rephrase it, or set "
-        "moderation_model = None in the safety policy.",
-        category=category,
-    )
+    mapped: list[HarmCategory] = []
+    for name in flagged:
+        for prefix, ours in _MODERATION_CATEGORIES:
+            if name.startswith(prefix) and ours not in mapped:
+                mapped.append(ours)
+                break
+    ordered = [c for c in CATEGORIES if c in mapped]
+    for category in ordered:
+        if category in policy.refuse:
+            raise _refuse_content(
+                category,
+                f"flagged by the moderation model {model!r} as {', '.join(flagged)}",
+                policy,
+                what,
+            )
+    return ordered[0] if ordered else None
+
+
+def check_content(
+    text: str, policy: SafetyPolicy, what: str = "response"
+) -> HarmCategory | None:
+    """The content policy alone (no secrets, no moderation call), for text as it streams.
+
+    Cheap enough to run on each released piece of a streamed answer (the rules and the
+    model look at sentences, so the last few hundred characters released are enough).
+
+    Args:
+        text: The text to check.
+        policy: The safety policy in force.
+        what: What the text is, for the message ("response", "prompt").
+
+    Returns:
+        A category found but not refused (e.g. ``"profanity"``), or None.
+
+    Raises:
+        PolicyViolation: The text holds a category the policy refuses.
+    """
+    return _check_hap(text, policy, what)[1]
 
 
 def check_outgoing(text: str, policy: SafetyPolicy) -> OutgoingCheck:
@@ -193,7 +318,8 @@ def check_outgoing(text: str, policy: SafetyPolicy) -> OutgoingCheck:
     Raises:
         PolicyViolation: ``category="size"`` when the prompt is longer than
             ``max_prompt_chars``; ``"secret"`` when it holds a secret and ``secrets`` is
-            ``"refuse"``; ``"hate"``, ``"abuse"`` or ``"profanity"`` when the HAP check refuses.
+            ``"refuse"``; ``"hate"``, ``"harassment"``, ``"doxxing"``, ``"minors"`` or
+            ``"profanity"`` when that content category is in ``refuse``.
         ProviderError: The configured moderation model could not be reached.
     """
     if len(text) > policy.max_prompt_chars:
@@ -206,10 +332,10 @@ def check_outgoing(text: str, policy: SafetyPolicy) -> OutgoingCheck:
     redacted, findings = find_secrets(text, policy.key_env_vars, patterns=policy.secrets != "off")
     if policy.secrets == "refuse" and findings:
         raise _refuse_secrets(findings, text, "prompt")
-    _check_hap(redacted, policy, "prompt")
-    if policy.moderation_model:
-        _check_moderation(redacted, policy.moderation_model, "prompt")
-    return OutgoingCheck(text=redacted, findings=findings)
+    _, category = _check_hap(redacted, policy, "prompt")
+    if policy.moderation_model and policy.hap != "off":
+        category = _check_moderation(redacted, policy, "prompt") or category
+    return OutgoingCheck(text=redacted, findings=findings, hap_category=category)
 
 
 def check_incoming(text: str, policy: SafetyPolicy) -> IncomingCheck:
@@ -226,11 +352,12 @@ def check_incoming(text: str, policy: SafetyPolicy) -> IncomingCheck:
         The response to use (secrets redacted), the findings and the HAP score.
 
     Raises:
-        PolicyViolation: The HAP check or the moderation model refused the response.
+        PolicyViolation: The response holds a content category the policy refuses (found by
+            the rules or the moderation model).
         ProviderError: The configured moderation model could not be reached.
     """
     redacted, findings = find_secrets(text, policy.key_env_vars, patterns=policy.secrets != "off")
-    score = _check_hap(redacted, policy, "response")
-    if policy.moderation_model:
-        _check_moderation(redacted, policy.moderation_model, "response")
-    return IncomingCheck(text=redacted, findings=findings, hap_score=score)
+    score, category = _check_hap(redacted, policy, "response")
+    if policy.moderation_model and policy.hap != "off":
+        category = _check_moderation(redacted, policy, "response") or category
+    return IncomingCheck(text=redacted, findings=findings, hap_score=score, hap_category=category)

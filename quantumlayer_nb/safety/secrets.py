@@ -24,11 +24,14 @@ from collections.abc import Callable, Iterable, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from quantumlayer_nb._env import env_values
-from quantumlayer_nb.safety._secret_plugins import PLACEHOLDER_VALUES, Hit, plugin_hits
+from quantumlayer_nb.safety._secret_context import context_hits
+from quantumlayer_nb.safety._secret_plugins import Hit, plugin_hits
+from quantumlayer_nb.safety._secret_values import is_placeholder
 
 __all__ = [
     "DEFAULT_KEY_ENV_VARS",
     "MIN_ENV_VALUE_CHARS",
+    "MIN_RECURRING_CHARS",
     "SecretFinding",
     "find_secrets",
     "placeholder_for",
@@ -129,6 +132,15 @@ _OWN_PATTERNS: tuple[tuple[str, re.Pattern[str], int, int, tuple[str, ...]], ...
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
     ("slack_token", re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}"), 0, 70, ("xox",)),
+    ("slack_token", re.compile(r"\bxapp-\d-[A-Z0-9]{6,}-\d{6,}-[a-z0-9]{20,}"), 0, 70, ("xapp-",)),
+    (
+        "gitlab_token",
+        re.compile(r"\bgl(?:pat|dt|rt|ptt|cbt|imt|soat|ffct|ft|oas|agent)-[0-9A-Za-z_-]{20,}"),
+        0,
+        70,
+        ("gl",),
+    ),
+    ("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), 0, 70, ("npm_",)),
     (
         "slack_token",
         re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]+"),
@@ -154,7 +166,7 @@ _OWN_PATTERNS: tuple[tuple[str, re.Pattern[str], int, int, tuple[str, ...]], ...
     (
         "aws_secret_access_key",
         re.compile(
-            r"(?i)aws[\w.-]{0,20}?(?:secret|sk)[\w.-]{0,20}[\"']?\s*(?:=|:|:=|=>|,)\s*[\"']?"
+            r"(?i)aws[\w.-]{0,20}?(?:secret|sk)[\w.-]{0,20}[\"']?(?:\s*(?:=|:|:=|=>|,)|\s)\s*[\"']?"
             r"([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
         ),
         1,
@@ -177,7 +189,8 @@ _OWN_PATTERNS: tuple[tuple[str, re.Pattern[str], int, int, tuple[str, ...]], ...
     ),
     (
         "url_password",
-        re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@\"'<>]{1,100}:([^\s@/\"'<>]{1,200})@"),
+        # `redis://:pw@host` has no user name; only the password is replaced.
+        re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s:/@\"'<>]{0,100}:([^\s@/\"'<>]{1,200})@"),
         1,
         50,
         ("@",),
@@ -185,8 +198,9 @@ _OWN_PATTERNS: tuple[tuple[str, re.Pattern[str], int, int, tuple[str, ...]], ...
     (
         "password_assignment",
         re.compile(
-            r"(?m)^[ \t]*(?:export[ \t]+)?[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|"
-            r"ACCESS_KEY|PRIVATE_KEY)[A-Z0-9_]*[ \t]*=[ \t]*(?![\"'$])([^\s#\"']{6,})"
+            r"(?m)^[ \t]*(?:export[ \t]+|set[ \t]+)?[A-Z0-9_]*(?:PASSWORD|PASSWD|PASS|PWD|SECRET|"
+            r"TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[ \t]*=[ \t]*(?![\"'$])"
+            r"([^\s#\"']{6,})"
         ),
         1,
         40,
@@ -203,8 +217,7 @@ _OWN_IGNORE_CASE = tuple(bool(pattern.flags & re.IGNORECASE) for _, pattern, *_ 
 _ANY_NEEDLE = tuple(sorted({n.lower() for *_, needles in _OWN_PATTERNS for n in needles}))
 
 
-def _own_hits(text: str) -> Iterable[Hit]:
-    lowered = text.lower()
+def _own_hits(text: str, lowered: str) -> Iterable[Hit]:
     for needle in _ANY_NEEDLE:
         if needle in lowered:
             break
@@ -222,9 +235,7 @@ def _own_hits(text: str) -> Iterable[Hit]:
             value = match.group(group)
             if not value or value.strip() == "":
                 continue
-            if kind in ("url_password", "password_assignment") and (
-                value.lower() in PLACEHOLDER_VALUES or value.startswith(("$", "<", "{", "%"))
-            ):
+            if kind in ("url_password", "password_assignment") and is_placeholder(value):
                 continue
             yield Hit(kind, match.start(group), match.end(group), value, priority)
 
@@ -256,12 +267,36 @@ def _select(hits: Iterable[Hit]) -> list[Hit]:
     return sorted(chosen, key=lambda h: h.start)
 
 
+MIN_RECURRING_CHARS = 6
+"""A secret found once is also replaced wherever else it occurs in the text (in a
+traceback line, a log line, a second config file), if it is at least this long."""
+
+
+def _recurrences(text: str, chosen: list[Hit]) -> list[Hit]:
+    """The other occurrences of each found value, which no pattern may have matched there."""
+    extra: list[Hit] = []
+    for value in {h.value: h for h in chosen if len(h.value) >= MIN_RECURRING_CHARS}.values():
+        start = text.find(value.value)
+        while start >= 0:
+            end = start + len(value.value)
+            if all(end <= c.start or start >= c.end for c in chosen):
+                extra.append(Hit(value.kind, start, end, value.value, 1))
+            start = text.find(value.value, end)
+    return extra
+
+
 def _scan(text: str, env_vars: Sequence[str], *, patterns: bool) -> list[Hit]:
     hits: list[Hit] = list(_env_hits(env_vars)(text))
     if patterns:
-        hits.extend(_own_hits(text))
+        lowered = text.lower()
+        hits.extend(_own_hits(text, lowered))
+        hits.extend(context_hits(text, lowered))
         hits.extend(plugin_hits(text))
-    return _select(hits)
+    if not hits:
+        return []
+    chosen = _select(hits)
+    extra = _recurrences(text, chosen)
+    return _select([*chosen, *extra]) if extra else chosen
 
 
 def find_secrets(

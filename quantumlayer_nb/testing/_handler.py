@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from quantumlayer_nb.testing import _wire
+from quantumlayer_nb.testing import _moderation, _wire
 from quantumlayer_nb.testing._models import Fault, ScriptError
 from quantumlayer_nb.testing._script import Plan, Script
 
@@ -100,10 +100,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif (method, route) == ("POST", "/embeddings"):
             self._record(method, path, body)
             self._embeddings(body)
+        elif (method, route) == ("POST", "/moderations"):
+            self._record(method, path, body)
+            self._send_json(200, _moderation.moderation(body))
         else:
             message = (
                 f"No endpoint {method} {path}. The loopback server serves POST "
-                "/v1/chat/completions, POST /v1/embeddings, GET /v1/models and /_control/*."
+                "/v1/chat/completions, POST /v1/embeddings, POST /v1/moderations, GET /v1/models "
+                "and /_control/*."
             )
             self._send_json(404, _error(message, code="unknown_url"))
 

@@ -87,6 +87,10 @@ class Reply:
         finish_reason: ``finish_reason`` of the choice (``"stop"`` unless set).
         retry_after_s: ``Retry-After`` seconds sent with ``rate_limit``.
         hang_seconds: How long ``hang`` sleeps before answering.
+        stream_usage: ``False`` to send no usage chunk in a streamed answer even when the
+            client asks for one (as llama.cpp and some other servers do).
+        chunk_chars: Stream the content in pieces of this many characters instead of one
+            piece per word.
     """
 
     content: str | None = None
@@ -98,6 +102,8 @@ class Reply:
     finish_reason: str | None = None
     retry_after_s: float | None = None
     hang_seconds: float | None = None
+    stream_usage: bool | None = None
+    chunk_chars: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the reply as a JSON object, leaving out unset fields."""
@@ -130,8 +136,10 @@ class Reply:
             values["fault"] = coerce_fault(values["fault"])
         for name in ("latency_ms", "chunk_delay_ms", "retry_after_s", "hang_seconds"):
             _check_number(values, name, float)
-        for name in ("prompt_tokens", "completion_tokens"):
+        for name in ("prompt_tokens", "completion_tokens", "chunk_chars"):
             _check_number(values, name, int)
+        if values.get("stream_usage") is not None and not isinstance(values["stream_usage"], bool):
+            raise ScriptError("Reply field 'stream_usage' must be true, false or null.")
         for name in ("content", "finish_reason"):
             if values.get(name) is not None and not isinstance(values[name], str):
                 raise ScriptError(f"Reply field {name!r} must be a string or null.")

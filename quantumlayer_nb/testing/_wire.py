@@ -161,6 +161,7 @@ def stream_events(body: dict[str, Any], plan: Plan) -> list[bytes]:
     """Build the SSE events of a streamed answer, ``data: [DONE]`` included."""
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+    include_usage = include_usage and plan.stream_usage
     base: dict[str, Any] = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion.chunk",
@@ -176,7 +177,10 @@ def stream_events(body: dict[str, Any], plan: Plan) -> list[bytes]:
         return _sse({**base, "choices": [choice]})
 
     events = [chunk({"role": "assistant", "content": "", "refusal": None}, None)]
-    events.extend(chunk({"content": piece}, None) for piece in _WORD.findall(plan.content))
+    size = plan.chunk_chars
+    pieces = ([plan.content[i:i + size] for i in range(0, len(plan.content), size)] if size
+              else _WORD.findall(plan.content))
+    events.extend(chunk({"content": piece}, None) for piece in pieces)
     events.append(chunk({}, plan.finish_reason))
     if include_usage:
         events.append(_sse({**base, "choices": [], "usage": _usage(body, plan)}))

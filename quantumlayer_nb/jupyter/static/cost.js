@@ -1,7 +1,5 @@
 // CostWidget: session cost, project spend against budget as a bar, a per-model table.
-function usd(value) {
-  return `$${(value || 0).toFixed(6)}`;
-}
+// Money arrives formatted from the kernel (summary_text, budget_text, each row's cost).
 
 function render({ model, el }) {
   el.classList.add("qlayer-cost");
@@ -21,15 +19,14 @@ function render({ model, el }) {
   function update() {
     const spend = model.get("project_spend_usd");
     const limit = model.get("budget_usd");
-    summary.textContent = `session ${usd(model.get("session_cost_usd"))} · project ${usd(spend)}`;
+    summary.textContent = model.get("summary_text");
+    budget.textContent = model.get("budget_text");
     if (limit) {
       const pct = Math.min(100, (100 * spend) / limit);
-      budget.textContent = `${model.get("budget_label")}: ${usd(spend)} of ${usd(limit)} (${pct.toFixed(1)}%)`;
       bar.style.width = `${pct}%`;
       bar.dataset.level = pct >= 90 ? "high" : pct >= 70 ? "mid" : "low";
       track.style.display = "";
     } else {
-      budget.textContent = "no project budget configured";
       track.style.display = "none";
     }
     const rows = model.get("rows") || [];
@@ -42,7 +39,7 @@ function render({ model, el }) {
     }
     for (const row of rows) {
       const tr = table.insertRow();
-      for (const value of [row.model, row.calls, row.tokens_in, row.tokens_out, usd(row.cost_usd)]) {
+      for (const value of [row.model, row.calls, row.tokens_in, row.tokens_out, row.cost]) {
         tr.insertCell().textContent = String(value);
       }
     }

@@ -14,15 +14,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from quantumlayer_nb._env import env_get
+from quantumlayer_nb._where import current_cell
 from quantumlayer_nb.config import Settings
 from quantumlayer_nb.errors import (
-    ContextWindowError,
     ContextWindowExceeded,
     PolicyViolation,
     QLayerError,
+    RequestError,
 )
 from quantumlayer_nb.generation import Format, Generation, RouteAttempt, extract_code
 from quantumlayer_nb.ledger.events import Ledger, ledger_for
@@ -45,18 +46,26 @@ from quantumlayer_nb.safety.policy import check_incoming
 
 __all__ = [
     "Call", "Check", "Options", "acascade", "admit", "aroute", "check_context_window", "fail",
-    "ledger_event", "record", "route", "run_cascade", "stream_candidates", "stream_done",
-    "stream_failed", "stream_params",
+    "ledger_event", "record", "route", "run_cascade",
 ]
 
 Check = Callable[[Generation], bool]
 
 @dataclass(frozen=True)
 class Options:
+    """The per-call switches of ``generate`` beyond the request itself."""
+
     check: Check | None = None
     tag: str | None = None
-    cache: bool = True
+    cache: bool | Literal["exact"] = True
+    """False: neither read nor write the cache; ``"exact"``: exact matches only, no semantic."""
     streaming: bool = False
+
+    def __post_init__(self) -> None:
+        if self.cache not in (True, False, "exact") or not isinstance(self.cache, (bool, str)):
+            raise RequestError(
+                f"cache={self.cache!r} is not accepted. Pass True (exact and semantic "
+                'matches), "exact" (exact matches only) or False (no cache for this call).')
 
 
 NO_OPTIONS = Options()
@@ -79,6 +88,26 @@ class Call:
     attempts: list[router.Attempt] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     cache_key: str | None = None  # computed at lookup, reused at store
+    semantic: bool = True  # False: cache="exact", no semantic lookup for this call
+    deadline: float | None = None  # time.monotonic() by which the whole call must end
+    clock_started: bool = False
+
+    def start_clock(self) -> None:
+        """Start the call's deadline: ``timeout`` seconds from now, for everything that follows.
+
+        The transport is loaded first: the one-off import of litellm in a process's first
+        call is not the provider's time, and must not eat a short timeout. The call's
+        latency is counted from here too, so the one-off loads of a process's first call
+        (litellm, the safety model, the embedder) are not reported as the call's own time.
+        """
+        if self.clock_started:
+            return
+        self.clock_started = True
+        if any(not c.target.is_recipes for c in self.plan.candidates):
+            litellm_module()
+        self.started = time.perf_counter()
+        timeout = self.params.get("timeout")
+        self.deadline = None if timeout is None else time.monotonic() + timeout
 
     @property
     def target(self) -> Target:
@@ -128,6 +157,7 @@ def ledger_event(call: Call, **fields: Any) -> dict[str, Any]:
         "user": settings.user,
         "notebook": env_get("QLAYER_NOTEBOOK") or env_get("JPY_SESSION_NAME"),
         "run_id": env_get("QLAYER_RUN_ID"),
+        "cell": current_cell(),
         "call_id": call.call_id,
         "attempt": 0,
         "deployment": call.target.name,
@@ -256,6 +286,7 @@ def _build(call: Call, win: router.Attempt, attempts: list[router.Attempt],
         finish_reason=done.finish_reason,
         route_trace=(*prior, *(a.trace() for a in attempts)),
         metadata=call.metadata,
+        tokens_estimated=done.tokens_estimated,
     )
 
 
@@ -271,6 +302,7 @@ def _record_success(call: Call, win: router.Attempt, generation: Generation,
         model_served=done.model_served,
         tokens_in=done.tokens_in,
         tokens_out=done.tokens_out,
+        tokens_estimated=done.tokens_estimated,
         cost_usd=done.cost_usd,
         cost_known=done.cost_usd is not None,
         latency_ms=win.latency_ms if outcome != "ok" else generation.latency_ms,
@@ -322,6 +354,7 @@ def _precheck(call: Call) -> Callable[[Target], None]:
 
 def route(call: Call) -> Generation:
     admit(call)
+    call.start_clock()
 
     def on_attempt(attempt: router.Attempt) -> None:
         _record_attempt(call, attempt)
@@ -329,7 +362,7 @@ def route(call: Call) -> Generation:
     try:
         win, attempts = router.run(call.plan, call.settings, call.messages, call.params,
                                    lambda t, p: _send(call, t, p), on_attempt,
-                                   _precheck(call))
+                                   _precheck(call), call.deadline)
     except QLayerError as exc:
         fail(call, exc)
         raise
@@ -338,6 +371,7 @@ def route(call: Call) -> Generation:
 
 async def aroute(call: Call) -> Generation:
     admit(call)
+    call.start_clock()
 
     def on_attempt(attempt: router.Attempt) -> None:
         _record_attempt(call, attempt)
@@ -345,7 +379,7 @@ async def aroute(call: Call) -> Generation:
     try:
         win, attempts = await router.arun(
             call.plan, call.settings, call.messages, call.params,
-            lambda t, p: _asend(call, t, p), on_attempt, _precheck(call))
+            lambda t, p: _asend(call, t, p), on_attempt, _precheck(call), call.deadline)
     except QLayerError as exc:
         fail(call, exc)
         raise
@@ -359,7 +393,7 @@ def _stage(call: Call, the_plan: router.Plan, prior: tuple[RouteAttempt, ...]
 
     win, attempts = router.run(the_plan, call.settings, call.messages, call.params,
                                lambda t, p: _send(call, t, p), on_attempt,
-                               _precheck(call))
+                               _precheck(call), call.deadline)
     return win, _build(call, win, attempts, prior)
 
 
@@ -370,12 +404,13 @@ async def _astage(call: Call, the_plan: router.Plan, prior: tuple[RouteAttempt, 
 
     win, attempts = await router.arun(
         the_plan, call.settings, call.messages, call.params,
-        lambda t, p: _asend(call, t, p), on_attempt, _precheck(call))
+        lambda t, p: _asend(call, t, p), on_attempt, _precheck(call), call.deadline)
     return win, _build(call, win, attempts, prior)
 
 
 def run_cascade(call: Call) -> Generation:
     admit(call)
+    call.start_clock()
     check = cascade.check_for(call.plan, call.check)
     generation: Generation | None = None
     for the_plan in cascade.stage_plans(call.plan):
@@ -396,6 +431,7 @@ def run_cascade(call: Call) -> Generation:
 
 async def acascade(call: Call) -> Generation:
     admit(call)
+    call.start_clock()
     check = cascade.check_for(call.plan, call.check)
     generation: Generation | None = None
     for the_plan in cascade.stage_plans(call.plan):
@@ -405,52 +441,10 @@ async def acascade(call: Call) -> Generation:
         except QLayerError as exc:
             fail(call, exc)
             raise
-        passed, generation = cascade.judge(generation, check)
+        passed, generation = await cascade.ajudge(generation, check)
         _record_success(call, win, generation, "ok" if passed else "check_failed")
         if passed:
             break
     assert generation is not None
     _cachelink.store(call, generation)
     return generation
-
-
-def stream_candidates(call: Call) -> list[router.Candidate]:
-    """Deployments a stream may use: before its first token, a failed stream moves on."""
-    admit(call)
-    if call.plan.route_name is None:
-        return call.plan.candidates
-    from quantumlayer_nb.routing.resilience import state_for
-
-    return [c for c in call.plan.candidates
-            if state_for(c.target.name, c.target.deployment).breaker.allow()]
-
-
-def stream_params(call: Call, target: Target) -> dict[str, Any]:
-    """Transport parameters of one streamed attempt (with its first-token timeout)."""
-    return router.transport_params(call.params, target, streaming=True)
-
-
-def stream_failed(call: Call, cand: router.Candidate, exc: QLayerError, started: float,
-                  streamed: bool, last: bool) -> bool:
-    """Record a failed streamed attempt; True when the next deployment may take over."""
-    from quantumlayer_nb.errors import ProviderError
-    from quantumlayer_nb.routing.resilience import state_for
-
-    attempt = router.Attempt(cand.target, len(call.attempts), cand.reason,
-                             type(exc).__name__, (time.perf_counter() - started) * 1000,
-                             0.0, None, exc)
-    if isinstance(exc, ProviderError) and exc.retryable:
-        state_for(cand.target.name, cand.target.deployment).breaker.record_failure()
-    _record_attempt(call, attempt)
-    movable = isinstance(exc, ProviderError) and (exc.retryable or isinstance(
-        exc, ContextWindowError))
-    return not streamed and not last and call.plan.route_name is not None and movable
-
-
-def stream_done(call: Call, cand: router.Candidate, done: client.Completion,
-                started: float) -> Generation:
-    """A finished stream: record its attempt and return the Generation."""
-    latency_ms = (time.perf_counter() - started) * 1000
-    win = router.Attempt(cand.target, len(call.attempts), cand.reason, "ok", latency_ms,
-                         done.cost_usd, done)
-    return _succeed(call, win, [*call.attempts, win])

@@ -1,0 +1,135 @@
+"""The semantic cache's guards: a paraphrase hits only when what the embedding cannot see agrees.
+
+Each guard kind has one test: the stored request and a request that shares most of its words
+but asks for other code. WordLlama scores most of these pairs above the default threshold, so
+without the guard each would be a wrong hit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quantumlayer_nb.cache import CacheConfig, CachedAnswer, ResponseCache
+from quantumlayer_nb.cache._guard import guard_signature
+from quantumlayer_nb.config import get_settings
+from quantumlayer_nb.testing import LoopbackServer
+
+MODEL = "openai/gpt-4o-mini"
+T0 = {"temperature": 0, "max_tokens": 256}
+
+
+def ask(text: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": "You write pandas."}, {"role": "user", "content": text}]
+
+
+def stored_then_asked(folder: Path, stored: str, asked: str) -> Any:
+    cache = ResponseCache(folder, CacheConfig(refresh_interval_s=0))
+    for text, lookup in ((stored, False), (asked, True)):
+        messages = ask(text)
+        key = cache.request_key(model=MODEL, messages=messages, params=T0, scope="s")
+        if not lookup:
+            cache.store(key, messages=messages, params=T0, scope="s", model=MODEL,
+                        answer=CachedAnswer(text=f"# {stored}", model_served="m"))
+    return cache.lookup(key, messages=messages, params=T0, scope="s", model=MODEL)
+
+
+def embedding_similarity(one: str, other: str) -> float:
+    from quantumlayer_nb.cache import default_embedder
+
+    vectors = default_embedder().embed([one, other])
+    return float(vectors[0] @ vectors[1])
+
+
+def test_paraphrase_with_the_same_meaning_bearing_words_hits(tmp_path: Path) -> None:
+    hit = stored_then_asked(tmp_path, "drop rows with missing values",
+                            "how can I drop rows containing missing values")
+    assert hit is not None
+    assert hit.kind == "semantic"
+    assert hit.request == "drop rows with missing values"
+
+
+@pytest.mark.parametrize(
+    ("kind", "stored", "asked"),
+    [
+        ("identifier order", "rename column a to b", "rename column b to a"),
+        ("word order", "convert celsius to fahrenheit", "convert fahrenheit to celsius"),
+        ("column name", "fill missing values in age with the median",
+         "fill missing values in income with the median"),
+        ("file name", "read sales.csv into a dataframe", "read orders.csv into a dataframe"),
+        ("quoted literal", 'filter rows where country is "France"',
+         'filter rows where country is "Germany"'),
+        ("number", "show the top 5 customers by revenue", "show the top 50 customers by revenue"),
+        ("direction", "select rows before 2020-01-01", "select rows after 2020-01-01"),
+        ("direction into/out of", "import data into the database",
+         "export data out of the database"),
+        ("antonym", "sort the dataframe by price ascending",
+         "sort the dataframe by price descending"),
+        ("aggregation", "group by region and sum revenue", "group by region and average revenue"),
+        ("function", "use loc to select the rows", "use iloc to select the rows"),
+        ("all or any", "drop rows where all values are missing",
+         "drop rows where any value is missing"),
+    ],
+)
+def test_guard_refuses_a_request_that_only_looks_alike(
+    tmp_path: Path, kind: str, stored: str, asked: str
+) -> None:
+    assert guard_signature(stored) != guard_signature(asked), kind
+    assert stored_then_asked(tmp_path, stored, asked) is None, kind
+
+
+def test_the_guard_is_what_refuses_word_order(tmp_path: Path) -> None:
+    # A bag-of-words embedding cannot tell these apart: only the guard can.
+    assert embedding_similarity("rename column a to b", "rename column b to a") > 0.99
+
+
+def test_request_of_filler_words_only_is_never_a_semantic_hit(tmp_path: Path) -> None:
+    assert guard_signature("the code, please") == ()
+    assert stored_then_asked(tmp_path, "the code, please", "please, the code") is None
+
+
+def test_cache_exact_lookup_skips_the_semantic_layer(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path, CacheConfig(refresh_interval_s=0))
+    messages = ask("plot revenue by month")
+    key = cache.request_key(model=MODEL, messages=messages, params=T0, scope="s")
+    cache.store(key, messages=messages, params=T0, scope="s", model=MODEL,
+                answer=CachedAnswer(text="df.plot()", model_served="m"))
+    other = ask("chart the revenue per month")
+    other_key = cache.request_key(model=MODEL, messages=other, params=T0, scope="s")
+    assert cache.lookup(other_key, messages=other, params=T0, scope="s", model=MODEL) is not None
+    assert cache.lookup(other_key, messages=other, params=T0, scope="s", model=MODEL,
+                        semantic=False) is None
+    assert cache.lookup(key, messages=messages, params=T0, scope="s", model=MODEL,
+                        semantic=False) is not None
+
+
+def test_semantic_hit_through_generate_says_what_it_is_similar_to(
+    loop_project: Path, loopback_server: LoopbackServer
+) -> None:
+    from quantumlayer_nb import generate
+    from quantumlayer_nb.ledger import events
+
+    generate("plot revenue by month", temperature=0)
+    hit = generate("chart the revenue per month", temperature=0)
+    assert (hit.cached, hit.cache_kind, hit.similar_to) == (
+        True, "semantic", "plot revenue by month")
+    exact = generate("plot revenue by month", temperature=0)
+    assert (exact.cached, exact.cache_kind, exact.similar_to) == (True, "exact", None)
+    (data,) = events(get_settings().data_path).filter(
+        "kind = 'cache_hit' AND data->>'cache_kind' = 'semantic'").select("data").fetchall()
+    assert json.loads(data[0])["similar_to"] == "plot revenue by month"
+
+
+def test_generate_with_cache_exact_calls_the_model_for_a_paraphrase(
+    loop_project: Path, loopback_server: LoopbackServer
+) -> None:
+    from quantumlayer_nb import generate
+
+    generate("plot revenue by month", temperature=0)
+    before = loopback_server.request_count
+    live = generate("chart the revenue per month", temperature=0, cache="exact")
+    assert (live.cached, live.cache_kind) == (False, None)
+    assert loopback_server.request_count == before + 1
