@@ -102,47 +102,31 @@ NO_CODE_EXIT = 3
 
 
 def _warm_up(model: str | None) -> None:
-    """Load what the first call would otherwise load inside its own timing.
+    """Start loading the safety model in the background while the request is prepared.
 
-    The safety model and, when the request goes to ``qlayer/recipes``, the recipe index
-    are loaded side by side before the call starts, so the latency the footer and the
-    ledger record is the call's own. Problems are left for the call itself to report.
+    The call's safety check takes the model under its lock when it needs it. The recipe
+    index is loaded only when the cache has no answer (a cache hit needs none), by
+    ``routing.calls.Call.start_clock``, before the call's clock starts, so the latency the
+    footer and the ledger record is the call's own. Problems are left for the call itself.
     """
+    del model  # every route checks its prompt with the same safety model
     import threading
 
     from quantumlayer_nb.config import get_settings
 
     try:
         settings = get_settings()
-        from quantumlayer_nb.routing.router import plan
-
-        candidates = plan(model, settings).candidates
     except QLayerError:
         return
-    jobs: list[Callable[[], object]] = []
-    if any(c.target.is_recipes for c in candidates):
-        from quantumlayer_nb.llm._recipe_index import get_index
+    if getattr(settings.safety, "hap", "off") == "off":
+        return
+    from quantumlayer_nb.safety.hap import load_hap_model
 
-        jobs.append(get_index)
-    if getattr(settings.safety, "hap", "off") != "off":
-        try:
-            from quantumlayer_nb.safety.hap import load_hap_model
-        except ImportError:  # the safety model's loader moved: the call loads it itself
-            pass
-        else:
-            jobs.append(load_hap_model)
-
-    def run(job: Callable[[], object]) -> None:
+    def run() -> None:
         with contextlib.suppress(Exception):  # the call itself reports any problem properly
-            job()
+            load_hap_model()
 
-    threads = [threading.Thread(target=run, args=(job,), daemon=True) for job in jobs[1:]]
-    for thread in threads:
-        thread.start()
-    if jobs:
-        run(jobs[0])
-    for thread in threads:
-        thread.join()
+    threading.Thread(target=run, daemon=True).start()
 
 
 @app.command(

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from quantumlayer_nb.errors import PolicyViolation
@@ -133,3 +138,25 @@ def test_fast_scorer_matches_the_library() -> None:
     score = load_hap_model()
     for text in ["fix this shit now", "kill the worker process", "you absolute idiot", "x"]:
         assert score(text) == pytest.approx(float(predict_prob([text])[0]), abs=1e-9)
+
+
+def test_a_fresh_process_scores_without_scikit_learn_once_the_model_is_kept(
+    tmp_path: Path,
+) -> None:
+    script = ("import sys\nfrom quantumlayer_nb.safety.hap import assess_hap\n"
+              "v = assess_hap('what the hell is wrong with this groupby')\n"
+              "print(v.category, round(v.score, 6), 'sklearn' in sys.modules)")
+    env = {**os.environ, "QLAYER_CACHE_DIR": str(tmp_path)}
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True, check=True, timeout=120).stdout.strip()
+
+    first = run()
+    second = run()
+    assert first.endswith("True")  # the first process extracts the model from the library
+    assert second.endswith("False")  # later ones read the kept weights
+    assert first.rsplit(" ", 1)[0] == second.rsplit(" ", 1)[0]
+    (kept,) = tmp_path.glob("profanity-model-*.json")
+    kept.write_text("{not json")
+    assert run() == first  # a damaged file is extracted again

@@ -98,13 +98,18 @@ class Call:
         The transport is loaded first: the one-off import of litellm in a process's first
         call is not the provider's time, and must not eat a short timeout. The call's
         latency is counted from here too, so the one-off loads of a process's first call
-        (litellm, the safety model, the embedder) are not reported as the call's own time.
+        (litellm or the recipe index, the safety model, the embedder) are not reported as
+        the call's own time.
         """
         if self.clock_started:
             return
         self.clock_started = True
         if any(not c.target.is_recipes for c in self.plan.candidates):
             litellm_module()
+        if any(c.target.is_recipes for c in self.plan.candidates):
+            from quantumlayer_nb.llm._recipe_index import get_index
+
+            get_index()  # the offline model's index, loaded once per process
         self.started = time.perf_counter()
         timeout = self.params.get("timeout")
         self.deadline = None if timeout is None else time.monotonic() + timeout

@@ -20,12 +20,15 @@ microseconds instead of the few milliseconds of scikit-learn's per-call overhead
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from quantumlayer_nb.safety._harm import HarmCategory, find_harm, normalise
 
@@ -136,11 +139,62 @@ def _extract(vectorizer: object, classifier: object) -> _LinearModel:
     )
 
 
+def _model_cache_path() -> Path | None:
+    """Where the extracted model is kept between processes, keyed by the library's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("alt-profanity-check")
+    except PackageNotFoundError:
+        return None
+    from quantumlayer_nb.llm._recipe_index import cache_folder
+
+    return cache_folder().parent / f"profanity-model-{release}.json"
+
+
+def _read_cached_model(path: Path | None) -> _LinearModel | None:
+    if path is None:
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return _LinearModel(
+            weights={token: (float(idf), tuple(float(w) for w in fold_weights))
+                     for token, (idf, fold_weights) in raw["weights"].items()},
+            intercepts=tuple(float(x) for x in raw["intercepts"]),
+            calibration=tuple((float(a), float(b)) for a, b in raw["calibration"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):  # absent or damaged: extract again
+        return None
+
+
+def _write_cached_model(path: Path | None, model: _LinearModel) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({
+            "weights": {token: [idf, list(ws)] for token, (idf, ws) in model.weights.items()},
+            "intercepts": list(model.intercepts),
+            "calibration": [list(pair) for pair in model.calibration],
+        }), encoding="utf-8")
+        os.replace(tmp, path)  # another process reads the whole file or none of it
+    except OSError:
+        pass  # a read-only cache folder: the next process extracts again
+
+
 def _load_token_scorer() -> Callable[[list[str]], float]:
     global _token_scorer
     if _token_scorer is None:
         with _model_lock:
             if _token_scorer is None:
+                # The model's weights, extracted once and kept on disk: a fresh process then
+                # skips importing scikit-learn and unpickling the library's model (1-2 s).
+                cache_path = _model_cache_path()
+                cached = _read_cached_model(cache_path)
+                if cached is not None:
+                    _token_scorer = cached.probability_of_tokens
+                    return _token_scorer
                 from profanity_check import profanity_check as library
 
                 def library_score(tokens: list[str]) -> float:
@@ -158,6 +212,7 @@ def _load_token_scorer() -> Callable[[list[str]], float]:
                         abs(fast.probability_of_tokens(p) - library_score(p)) < 1e-6 for p in probes
                     ):
                         scorer = fast.probability_of_tokens
+                        _write_cached_model(cache_path, fast)
                 except (AttributeError, IndexError, TypeError, ValueError):
                     pass  # a future model layout: keep the library's own (slower) scorer
                 _token_scorer = scorer
