@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,5 +66,23 @@ def event_loop_for_dask() -> Iterator[None]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     yield
-    asyncio.set_event_loop(None)
+    asyncio.set_event_loop(asyncio.new_event_loop())  # not None: later tests ask for one too
     loop.close()
+
+
+@pytest.fixture(autouse=True)
+def _current_event_loop_for_jupyter_server(request: pytest.FixtureRequest) -> None:
+    """pytest-jupyter's server fixtures ask the main thread for its current event loop; an
+    earlier async test or Dask cluster may have closed it or left none."""
+    if "jp_fetch" not in request.fixturenames and "jp_serverapp" not in request.fixturenames:
+        return
+    policy = asyncio.get_event_loop_policy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loop = policy.get_event_loop()
+        usable = not loop.is_closed()
+    except RuntimeError:
+        usable = False
+    if not usable:
+        policy.set_event_loop(policy.new_event_loop())

@@ -24,7 +24,7 @@ def client() -> Iterator[Any]:
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as dask_client:
         yield dask_client
-    asyncio.set_event_loop(None)
+    asyncio.set_event_loop(asyncio.new_event_loop())  # not None: later tests ask for one too
     loop.close()
 
 
