@@ -15,6 +15,7 @@ from typing import Any, Literal, overload
 
 from quantumlayer_nb._context import compose_user_message, describe_context
 from quantumlayer_nb._ids import new_id
+from quantumlayer_nb._validate import check_request
 from quantumlayer_nb.config import get_settings
 from quantumlayer_nb.errors import PolicyViolation, RequestError
 from quantumlayer_nb.generation import Format, Generation
@@ -41,7 +42,6 @@ from quantumlayer_nb.safety.policy import check_outgoing
 
 __all__ = ["AsyncGenerationStream", "Check", "GenerationStream", "agenerate", "generate"]
 
-_FORMATS = ("code", "text", "markdown")
 _DEFAULT_SYSTEM: dict[str, str] = {
     "code": (
         "You write Python code for a Jupyter notebook cell. Answer with one ```python fenced "
@@ -65,8 +65,6 @@ def _prepare(
     options: Options | None = None,
 ) -> Call:
     opts = options or NO_OPTIONS
-    from quantumlayer_nb._validate import check_request  # types, ranges, text; metadata redacted
-
     meta = check_request(prompt, format, temperature, max_tokens, timeout, metadata, system)
     if context is None or isinstance(context, str):
         context_text = context or None
@@ -92,7 +90,7 @@ def _prepare(
         plan=plan,
         messages=[],
         params={**params, "timeout": total_s},
-        format=format,  # type: ignore[arg-type]  # checked against _FORMATS above
+        format=format,  # type: ignore[arg-type]  # checked by check_request above
         prompt_hash="",
         call_id=new_id(),
         metadata=meta,

@@ -69,9 +69,6 @@ def lookup(call: Call) -> Generation | None:
     code, syntax_error = extract_code(hit.text) if call.format == "code" else (None, None)
     semantic = hit.kind == "semantic"
     similar_to = getattr(hit, "request", None) if semantic else None
-    extra: dict[str, Any] = {}
-    if "cache_kind" in Generation.model_fields:  # fields of the semantic-hit provenance
-        extra = {"cache_kind": hit.kind, "similar_to": similar_to}
     generation = Generation(
         text=hit.text, code=code, syntax_error=syntax_error, format=call.format,
         model=call.plan.requested, model_served=hit.model_served, deployment=None,
@@ -80,7 +77,7 @@ def lookup(call: Call) -> Generation | None:
         finish_reason=hit.finish_reason, metadata=call.metadata,
         route_trace=(RouteAttempt(deployment="cache", reason=f"{hit.kind} cache hit",
                                   outcome="cache_hit", latency_ms=latency_ms, cost_usd=0.0),),
-        **extra,
+        cache_kind=hit.kind, similar_to=similar_to,
     )
     data: dict[str, Any] = {"format": call.format, "metadata": call.metadata}
     if semantic:
