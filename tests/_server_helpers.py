@@ -61,9 +61,11 @@ class Api:
         self.jp_fetch, self.loop = jp_fetch, loop
 
     def status(self, endpoint: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        async def fetch() -> Any:  # made while the loop runs: its future is on that loop
+            return await self.jp_fetch("qlayer", "api", endpoint, **kwargs)
+
         try:
-            response = self.loop.run_until_complete(
-                self.jp_fetch("qlayer", "api", endpoint, **kwargs))
+            response = self.loop.run_until_complete(fetch())
         except HTTPClientError as err:
             assert err.response is not None
             return err.code, json.loads(err.response.body or b"{}")

@@ -72,17 +72,13 @@ def event_loop_for_dask() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _current_event_loop_for_jupyter_server(request: pytest.FixtureRequest) -> None:
-    """pytest-jupyter's server fixtures ask the main thread for its current event loop; an
-    earlier async test or Dask cluster may have closed it or left none."""
+    """pytest-jupyter's server fixtures run on jupyter_core's cached loop, while tornado
+    makes each request's future on the thread's current loop. An earlier async test or Dask
+    cluster may have left those two different (or closed): make them one loop."""
     if "jp_fetch" not in request.fixturenames and "jp_serverapp" not in request.fixturenames:
         return
-    policy = asyncio.get_event_loop_policy()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            loop = policy.get_event_loop()
-        usable = not loop.is_closed()
-    except RuntimeError:
-        usable = False
-    if not usable:
-        policy.set_event_loop(policy.new_event_loop())
+    from jupyter_core.utils import ensure_event_loop
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asyncio.set_event_loop(ensure_event_loop(prefer_selector_loop=True))

@@ -162,6 +162,27 @@ def test_reading_and_verifying_while_processes_write_finds_no_damage(tmp_path: P
     assert verify(tmp_path).findings == []
 
 
+def test_a_segment_opened_while_verify_lists_the_folder_is_not_called_deleted(
+        tmp_path: Path) -> None:
+    """verify lists segment files, then head records: a writer that opens a segment between
+    the two leaves a head whose segment was not listed. That is a new segment, not a deleted
+    one; a segment really deleted is still found."""
+    from quantumlayer_nb.ledger import Ledger
+    from quantumlayer_nb.ledger._chain import ledger_dir
+    from quantumlayer_nb.ledger.audit import _orphan_heads
+
+    listed_before: list[Path] = []  # the listing verify took before the writer started
+    ledger = Ledger(tmp_path)
+    ledger.append_trusted({"kind": "call", "project": "p", "user": "u"})
+    assert _orphan_heads(tmp_path, listed_before) == []
+    ledger.close()
+    segment_file = next(ledger_dir(tmp_path).glob("*.jsonl"))
+    segment_file.unlink()
+    [finding] = _orphan_heads(tmp_path, listed_before)
+    assert finding.kind == "missing"
+    assert "deleted" in finding.message
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_head_of_a_killed_writer_is_on_disk(tmp_path: Path) -> None:
     """The head is updated through a shared mapping: it must outlive its process."""

@@ -111,9 +111,12 @@ def test_a_bad_query_parameter_is_a_400_saying_what_is_accepted(
 
 def test_a_repeated_parameter_is_a_400(api: Api, jp_base_url: str, http_server_client: Any,
                                        jp_auth_header: dict[str, str]) -> None:
+    async def fetch() -> Any:
+        return await http_server_client.fetch(
+            f"{jp_base_url}qlayer/api/calls?limit=1&limit=2", headers=jp_auth_header)
+
     with pytest.raises(HTTPClientError) as caught:
-        api.loop.run_until_complete(http_server_client.fetch(
-            f"{jp_base_url}qlayer/api/calls?limit=1&limit=2", headers=jp_auth_header))
+        api.loop.run_until_complete(fetch())
     assert caught.value.code == 400
     assert b"at most once" in caught.value.response.body
 

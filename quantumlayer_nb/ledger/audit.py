@@ -324,9 +324,11 @@ def _orphan_heads(data_dir: Path, segments: list[Path]) -> list[AuditFinding]:
     findings = []
     for path in sorted(folder.glob(f"*{HEAD_SUFFIX}")):
         segment = path.name[: -len(HEAD_SUFFIX)]
-        if segment in present:
-            continue
+        if segment in present or (folder / f"{segment}{SEGMENT_SUFFIX}").exists():
+            continue  # listed, or opened by a running writer after the segments were listed
         head = HeadRecord.read(path)
+        if head is not None and head.seq < 0 and writer_alive(segment):
+            continue  # its writer made the head and is about to make the segment file
         recorded = f" (its head recorded seq {head.seq})" if head is not None else ""
         findings.append(
             AuditFinding(

@@ -126,7 +126,8 @@ def _parameter(param: Param) -> dict[str, Any]:
         schema = {"type": "string", "format": "date-time",
                   "example": "2026-11-01T12:00:00+00:00"}
     else:
-        schema = {"type": "string", "maxLength": param.max_length}
+        schema = {"type": "string", "maxLength": param.max_length,
+                  "pattern": r"^[^\u0000]*$"}  # a NUL character is a 400
     return {"name": param.name, "in": "query", "required": False,
             "description": param.description + " An empty value means not given.",
             "schema": schema}
