@@ -8,6 +8,13 @@ Data (lines after a "# held-out" marker were written before the rules and never 
                                     exploit, nuke, blacklist) and research on sensitive attributes
   benchmarks/data/hap_harmful.txt   category<TAB>request: hate, harassment, doxxing, minors,
                                     direct and politely worded
+  benchmarks/data/hap_fresh.txt     category<TAB>request with category "benign" or a harmful one,
+                                    written in varied wording after the first rules ("fresh slice")
+  benchmarks/data/hap_fresh2.txt    the same format, written after tuning on everything above and
+                                    measured before any change it could inform ("fresh2 slice")
+  benchmarks/data/hap_fresh3.txt    the same format, written after the fresh2 figure was taken and
+                                    before the rules changed again, never tuned on ("fresh3
+                                    slice", the held-out figure for the rules as they stand)
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
 
@@ -37,6 +44,24 @@ def _read(name: str) -> tuple[list[str], list[str]]:
         elif line.strip() and not line.startswith("#"):
             current.append(line)
     return tuning, held_out
+
+
+def _read_labelled(name: str) -> tuple[list[str], list[str]]:
+    """A labelled file's benign requests and its harmful ``category<TAB>request`` lines."""
+    benign: list[str] = []
+    harmful: list[str] = []
+    path = DATA / name
+    if not path.exists():
+        return benign, harmful
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, prompt = line.split("\t", 1)
+        if label == "benign":
+            benign.append(prompt)
+        else:
+            harmful.append(line)
+    return benign, harmful
 
 
 def _check(prompt: str, policy: SafetyPolicy, timings: list[float]) -> str | None:
@@ -108,14 +133,28 @@ def main() -> int:
     timings: list[float] = []
     tuned = _report("tuning slice", benign, harmful, policy, show, timings)
     held = _report("held-out slice", benign_held, harmful_held, policy, show, timings)
-    everything = _report("all", benign + benign_held, harmful + harmful_held, policy, False, [])
+    fresh_benign, fresh_harmful = _read_labelled("hap_fresh.txt")
+    fresh2_benign, fresh2_harmful = _read_labelled("hap_fresh2.txt")
+    fresh3_benign, fresh3_harmful = _read_labelled("hap_fresh3.txt")
+    slices = {"tuning": tuned, "held-out": held}
+    if fresh_harmful:
+        slices["fresh"] = _report("fresh slice", fresh_benign, fresh_harmful, policy, show, timings)
+    if fresh2_harmful:
+        slices["fresh2"] = _report("fresh2 slice", fresh2_benign, fresh2_harmful, policy, show,
+                                   timings)
+    if fresh3_harmful:
+        slices["fresh3"] = _report("fresh3 slice", fresh3_benign, fresh3_harmful, policy, show,
+                                   timings)
+    everything = _report("all", benign + benign_held + fresh_benign + fresh2_benign + fresh3_benign,
+                         harmful + harmful_held + fresh_harmful + fresh2_harmful + fresh3_harmful,
+                         policy, False, [])
     timings.sort()
     p50 = statistics.median(timings) * 1e3
     p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1e3
     print(f"time per check_outgoing (median of 5 runs per request): p50 {p50:.3f} ms, "
           f"p99 {p99:.3f} ms ({len(timings)} requests)")
-    print(f"targets {TARGETS}: tuning {'met' if tuned else 'NOT met'}, "
-          f"held-out {'met' if held else 'NOT met'}, all {'met' if everything else 'NOT met'}")
+    met = ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in slices.items())
+    print(f"targets {TARGETS}: {met}, all {'met' if everything else 'NOT met'}")
     return 0 if everything else 1
 
 

@@ -74,9 +74,30 @@ class ResponseCache:
         self._last_refresh = float("-inf")
         self._server: QdrantServerIndex | None = None
         self._rejected: dict[str, Rejected] = {}
+        # What the lookup worked out about a request, for the store after its call.
+        self._described: OrderedDict[tuple[str, str, str], tuple[Any, str | None]] = OrderedDict()
         self.integrity_failures = 0
         """How many stored entries failed their content check since this cache was opened."""
         self.compaction: threading.Thread | None = self._compact_when_many_segments()
+
+    def _describe(
+        self, key: str, model: str, messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None, scope: str,
+    ) -> tuple[Any, str | None]:
+        """The request's facts and semantic group, worked out once for its lookup and store.
+
+        ``key`` is the request's exact key (it covers the messages and parameters).
+        """
+        memo = (key, model, scope)
+        known = self._described.get(memo)
+        if known is not None:
+            return known
+        facts = describe(model=model, messages=messages, params=params, scope=scope)
+        group = semantic_group(facts.group, facts.last_user) if facts.last_user else None
+        self._described[memo] = (facts, group)
+        if len(self._described) > 64:
+            self._described.popitem(last=False)
+        return facts, group
 
     def update_config(self, config: CacheConfig) -> None:
         """Use ``config`` from now on (TTL, cap, threshold, mode defaults, server)."""
@@ -173,8 +194,7 @@ class ResponseCache:
             )
         if not config.semantic:
             return None
-        facts = describe(model=model, messages=messages, params=params, scope=scope)
-        group = semantic_group(facts.group, facts.last_user) if facts.last_user else None
+        facts, group = self._describe(key, model, messages, params, scope)
         if group is None or facts.last_user is None:  # nothing the guards can hold on to
             return None
         # Embedded now, before the provider call, even when no semantic search follows:
@@ -232,9 +252,8 @@ class ResponseCache:
         config = self.config
         if not config.store:
             return None
-        facts = describe(model=model, messages=messages, params=params, scope=scope)
+        facts, group = self._describe(key, model, messages, params, scope)
         vector = None
-        group = semantic_group(facts.group, facts.last_user) if facts.last_user else None
         if config.semantic and facts.last_user is not None and group is not None:
             vector = self.embedder.embed([facts.last_user])[0]
         # The excerpt a semantic hit shows ("similar to"): kept only for an entry that can

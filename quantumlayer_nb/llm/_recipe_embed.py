@@ -60,6 +60,15 @@ class TokenAverageEmbedder:
         """Vectors of ``texts``, one row each (unit length when ``norm``)."""
         import numpy as np
 
+        if len(texts) == 1:  # one text (every call's cache key): no batch, no thread pool
+            ids = np.array(self._tokenizer.encode(texts[0], add_special_tokens=False).ids,
+                           dtype=np.int32)
+            np.clip(ids, 0, self._matrix.shape[0] - 1, out=ids)
+            pooled = (np.sum(self._matrix[ids], axis=0, dtype=np.float32)
+                      / np.float32(max(len(ids), 1)))[np.newaxis, :]
+            if norm:
+                pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            return pooled
         rows = []
         for start in range(0, len(texts), batch_size):
             encoded = self._tokenizer.encode_batch(

@@ -24,7 +24,7 @@ from quantumlayer_nb.errors import (
     ProviderUnavailable,
     RateLimitError,
 )
-from quantumlayer_nb.llm._lazy import litellm_module
+from quantumlayer_nb.llm._lazy import litellm_module, no_unread_logging
 from quantumlayer_nb.llm.target import Target
 
 __all__ = [
@@ -71,7 +71,8 @@ def complete(
         return _recipes_complete(target, messages)
     litellm = litellm_module()
     try:
-        response = litellm.completion(**_call_kwargs(target, messages, params))
+        with no_unread_logging(litellm):
+            response = litellm.completion(**_call_kwargs(target, messages, params))
     except Exception as exc:
         raise map_error(exc, target.deployment.model, target) from exc
     return _from_response(target, response)
@@ -85,7 +86,8 @@ async def acomplete(
         return _recipes_complete(target, messages)
     litellm = litellm_module()
     try:
-        response = await litellm.acompletion(**_call_kwargs(target, messages, params))
+        with no_unread_logging(litellm):
+            response = await litellm.acompletion(**_call_kwargs(target, messages, params))
     except Exception as exc:
         raise map_error(exc, target.deployment.model, target) from exc
     return _from_response(target, response)

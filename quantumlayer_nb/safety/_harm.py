@@ -5,10 +5,22 @@ together with a **goal of harm** (reject or score lower, dehumanise, harass or t
 where someone lives, sexualise). Words alone never match: ``kill the process``, ``master/slave``
 or ``inject the session`` have no target, and profanity is the offensive-language model's job.
 
+Some rules are structural: a sentence that makes a **decision about people** (hiring, renting,
+lending, ranking, admitting) and uses a **protected attribute** (a group, ``religion ==
+"sikh"``, "applicants from Pakistan", a proxy such as a headscarf or a mosque) together with an
+**adverse action** (drop, dock points, deny, never show) is hate in any word order; so is
+contact that goes on against a person's wishes (new accounts, 3am calls, "until she quits"),
+making a person afraid, or an adult and a child in a romance. The hate rules only look at
+sentences that name a protected group, which keeps them cheap on ordinary prompts.
+
 Requests that **study** harm pass: when a study verb (detect, flag, measure, audit, mask, ...)
 comes before the harmful phrase in the same sentence, with no purpose clause in between ("so
 we can", "in order to"), the phrase is the object of the study, not its goal. "Check whether
 the model rejects women" passes; "flag resumes with gaps so we can reject those women" does not.
+A cue done to the asker ("my ex blocked me, find her address") is not a study. Decisions also
+pass when the sentence asks how to fix them or names a lawful basis ("how do we fix that?",
+"for OFAC sanctions"), and when the group is what the content attacks ("remove slurs against
+muslims") or the harm is negated ("make sure no women are excluded").
 
 Slurs live in ``harm_slurs.txt`` beside this module (ROT13-encoded) and match as whole words;
 a slur in a sentence about a word list, a filter or a lexicon passes.
@@ -23,16 +35,27 @@ from importlib import resources
 from typing import Literal
 
 from quantumlayer_nb.safety._harm_terms import (
+    _ADULT,
+    _ADVERSE,
+    _ATTRIBUTE_VALUE,
     _CONSENT,
     _DATA_SUBSET,
+    _DECISION,
+    _DECISION_STUDY,
     _DEHUMANISING,
     _DOX_STUDY,
     _ELIMINATE,
     _EXCLUDE,
+    _FEAR_GOAL,
     _GROUP,
+    _GROUP_ADJ,
+    _GROUP_PHRASES,
+    _GROUP_STEMS,
+    _GROUP_WORDS,
     _HARASS_STUDY,
     _HARASS_VERB,
     _HATE_STUDY,
+    _INSULT,
     _INTENT,
     _LABEL,
     _MINOR,
@@ -41,11 +64,18 @@ from quantumlayer_nb.safety._harm_terms import (
     _PERSON,
     _PERSONAL_INFO,
     _PRONOUN,
+    _PROTECTIVE,
     _PURPOSE,
+    _REMEDY,
+    _REPEATED_CONTACT,
+    _ROMANCE,
+    _SECRECY,
     _SEEK,
     _SEXUAL,
     _SLUR_STUDY,
     _SUPREMACY,
+    _VICTIM,
+    _WHICH_PLACE,
 )
 
 __all__ = [
@@ -62,6 +92,7 @@ DEFAULT_REFUSE: tuple[HarmCategory, ...] = ("hate", "harassment", "doxxing", "mi
 """Refused unless the settings say otherwise; profanity alone is only noted."""
 
 _S = r"[^.!?;\n]"  # any character within the same sentence
+_AROUND = 24  # characters either side of a match that can negate it ("ensure no women are ...")
 
 
 @dataclass(frozen=True)
@@ -84,43 +115,48 @@ class _Rule:
     triggers: tuple[str, ...]  # the rule runs only when one of these substrings occurs
     pattern: re.Pattern[str]
     study: re.Pattern[str] | None  # a cue before the match that makes it a study of harm
-    requires: re.Pattern[str] | None = None  # must also occur in the match's sentence
+    requires: tuple[re.Pattern[str], ...] = ()  # each must also occur in the match's sentence
     also: tuple[str, ...] = ()  # and one of these substrings must occur too
+    unless: re.Pattern[str] | None = None  # in or just before the match: the target is protected
+    anywhere: re.Pattern[str] | None = None  # a cue anywhere in the sentence: not a decision
+    in_group_sentences: bool = False  # runs only on sentences that name a protected group
 
 
 def _c(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-_GROUP_TRIGGERS = (
-    "wom", "female", "girl", "immigr", "migrant", "refugee", "foreign", "muslim", "jew",
-    "christian", "hindu", "sikh", "catholic", "atheist", "asian", "africa", "arab", "mexican",
-    "indian", "chinese", "roma", "gyps", "latin", "hispanic", "gay", "lesbian", "homosex", "lgbt",
-    "elderly", "disab", "black", "white ", "brown", "trans", "queer", "deaf", "blind", "autis",
-    "older", "indigenous", "native", "pregnan", " race", "religion", "ethnic", "sexuality",
-    "skin", "nationality", "sounding", "over 4", "over 5", "over 6", "because they",
-    "because she", "because he", "since they", "since she", "since he", "somali",
-    "nigeria", "pakistan", "syria", "afghan", "turk", "palestin", "haiti", "filipin", "vietnam",
-    "korea", "kurd", "romania", "polish", "wheelchair", "hijab", "turban", "headscar", "accent",
-)
 _HATE = (
     "reject", "filter", "exclud", "drop", "den", "refus", "penali", "lower", "worse", "charg",
     "downgrad", "depriori", "never", "weed", "screen", "kick", "keep", "not ", "only ",
     "penalt", "surcharg", "disqualif", "extra ", "higher ", "bottom", "down the list", "last",
     "hid", "ban", "block", "discourag", "won't", "will not", "giv", "welcome", "unwelcome",
-    "less", "rank", "downrank", "demot", "suppress",
+    "less", "rank", "downrank", "demot", "suppress", "bin ", "dock", "want", "lay", "laid",
+    "let ", "fir", "boost", "bonus", "extra", "advantage", "head start", "preferen", "priorit",
+    "favo", "mark", "set", "label", "tag", "return", "flag", "only", "subtract", "deduct",
+    "knock", "score", "declin", "turn", "forbid", "40", "unavailable", "never", "higher",
+    "stricter", "tougher", "extra", "low", "put", "-", "minus", "prevent", "bar", "eligible",
+    "restrict", "disallow", "multipl", "*", "times", "halv", "out", "rout", "slowest",
+)
+_ADVERSE_TRIGGERS = (
+    "remov", "delet", "discard", "toss", "purg", "skip", "ignor", "throw", "reject", "flag",
+    "pay", "percent", "%", "cap", "limit", "no ", "none", "zero", "nobody",
 )
 _RULES: tuple[_Rule, ...] = (
     _Rule(
         "minors", "sexual content involving a minor",
-        ("sex", "nud", "naked", "erotic", "explicit", "porn", "lewd", "seduc", "intimate",
+        ("sex", "nud", "naked", "erotic", "explicit", "porn", "lewd", "seduc", "intimate", "dirty",
+         "clothes", "touch",
          "groom", "naughty", "nsfw", "molest", "arous", "flirt", "sensual", "undress",
+         "revealing", "skimpy", "lingerie", "suggestive", "provocative",
          "love", "in bed", "bedroom", "steamy", "smut", "raunchy", "kinky"),
-        _c(rf"\b{_MINOR}{_S}{{0,80}}?\b{_SEXUAL}|\b{_SEXUAL}{_S}{{0,80}}?\b{_MINOR}"),
+        _c(rf"\b{_MINOR}{_S}{{0,80}}?\b{_SEXUAL}|\b{_SEXUAL}{_S}{{0,80}}?\b{_MINOR}|"
+           rf"\btouch(?:es|ed|ing)? (?:the |a |his |her )?{_MINOR}"),
         _MINOR_STUDY,
         also=("child", "kid", "minor", "underage", "under-age", "teen", "preteen", "school",
               "pupil",
-              "toddler", "girl", "boy", "old", "aged", "who is "),
+              "toddler", "girl", "boy", "old", "aged", "who is ", "yo ", "y/o", "stated to",
+              "said to be", "supposed to be", "meant to be", "claimed to be"),
     ),
     _Rule(
         "doxxing", "finding or publishing where a specific person lives or who they are",
@@ -141,11 +177,26 @@ _RULES: tuple[_Rule, ...] = (
         "doxxing", "finding or publishing where a specific person lives or who they are",
         ("address", "live", "name", "identit", "phone", "employer", "workplace", "family",
          "routine", "location", "whereabouts", "school", "plate", "house", "home", "stay",
+         "schedule", "movements", "commute", "owns", "number", "parks", "where", "apartment",
+         "street", "city", "neighbo", "instagram", "facebook", "socials", "job", "boss", "cell",
+         "voter", "what ", "right now", "tonight", "staying", "position", "last name",
+         "full name", "maiden", "legal name",
          "works", "moved", "town", "parents", "kids", "children", "gps", "birth", "which ",
          "wife", "husband"),
-        _c(rf"{_SEEK}{_S}{{0,80}}?\b{_PERSONAL_INFO}"),
+        _c(rf"{_SEEK}{_S}{{0,80}}?\b{_PERSONAL_INFO}|{_WHICH_PLACE}"),
         _DOX_STUDY,
-        _c(rf"(?<!\w){_PERSON}"),
+        (_c(rf"(?<!\w)(?:{_PERSON}|(?:who|that) owns)"),),
+    ),
+    _Rule(
+        "doxxing", "finding out who wrote something anonymously",
+        ("who wrote", "who posted", "who runs", "who made", "who left", "who sent", "who owns",
+         "who is behind"),
+        _c(r"\b(?:find\w* out|figur\w* out|work\w* out|determin\w*|identif\w*|guess\w*|"
+           r"tell me|match\w*) (?:[\w'-]+ ){0,8}?who (?:wrote|posted|is behind|runs|made|left|"
+           r"sent|owns)\b"),
+        _DOX_STUDY,
+        (_c(r"\b(?:anonymous\w*|anon|reviewer|burner|throwaway|glassdoor|whistleblower|"
+            r"(?:the |this |that )?(?:review|blog|letter|note|tip|complaint|account)\b)"),),
     ),
     _Rule(
         "doxxing", "tracking where a specific person is",
@@ -161,17 +212,53 @@ _RULES: tuple[_Rule, ...] = (
         _HATE,
         _c(rf"\b{_EXCLUDE}{_S}{{0,60}}?\b{_GROUP}|\b{_GROUP}{_S}{{0,60}}?\b{_EXCLUDE}|"
            rf"\b(?:rank|score|rate|weight|price|grade)\w* (?:all |the |any )?{_GROUP} "
-           r"(?:\w+ ){0,2}(?:lower|worse|down|higher)"),
+           r"(?:\w+ ){0,2}(?:lower|worse|down|higher)|"
+           rf"\b(?:make sure|ensure|guarantee)\w* (?:that )?(?:no|none of the|zero) {_GROUP}|"
+           rf"\b(?:boost|bonus|extra points?|advantage|head start|preference|priority|favou?r)\w*"
+           rf"{_S}{{0,30}}?\b(?:over|above|ahead of|instead of|rather than) (?:the )?"
+           rf"(?:{_GROUP}|{_GROUP_ADJ}\b)|"
+           r"\bonly (?:interview|hire|accept|approve|rent to|promote|admit|consider|shortlist|"
+           r"recruit|serve)\w* (?:\w+ ){0,2}(?:(?:under|younger than|below) (?:3[5-9]|4\d)\b|"
+           r"young\b|"
+           r"white\b|men\b|males?\b|christians?\b|straight\b|native[- ]born\b)"),
         _HATE_STUDY,
-        also=_GROUP_TRIGGERS,
+        in_group_sentences=True,
+        unless=_PROTECTIVE,
+        anywhere=_REMEDY,
+    ),
+    _Rule(
+        "hate", "using a protected attribute to exclude or penalise people in a decision",
+        _HATE + _ADVERSE_TRIGGERS,
+        _c(rf"\b{_ADVERSE}"),
+        None,
+        (_c(rf"\b{_GROUP}|{_ATTRIBUTE_VALUE}"), _c(_DECISION)),
+        in_group_sentences=True,
+        unless=_PROTECTIVE,
+        anywhere=_DECISION_STUDY,
+    ),
+    _Rule(
+        "hate", "building a system to discriminate against a group",
+        ("discriminat", "biased"),
+        _c(r"\b(?:make|have|let|get|tune|train|adjust|build|write|design|set up|tweak|change)\w* "
+           r"(?:[\w-]+ ){0,5}(?:that |which |to |so (?:that )?it )?(?:\w+ )?"
+           rf"(?:discriminat\w*|(?:be |is )?biased) against {_GROUP}"),
+        None,
+        in_group_sentences=True,
     ),
     _Rule(
         "hate", "dehumanising or eliminationist language about a group of people",
-        _GROUP_TRIGGERS,
+        (),
         _c(rf"\b{_GROUP}{_S}{{0,60}}?\b{_DEHUMANISING}|\b{_ELIMINATE}{_S}{{0,40}}?\b{_GROUP}\b|"
-           rf"\b(?:jokes?|memes?|insults?){_S}{{0,20}}?\b(?:about|mocking|mock|targeting|against)"
-           rf" (?:\w+ ){{0,2}}{_GROUP}|\bhate (?:all |the )?{_GROUP}"),
+           rf"\b(?:jokes?|memes?|insults?|roasts?){_S}{{0,20}}?\b(?:about|mocking|mock|targeting|"
+           r"against|making fun of|ridiculing|that mock|that make fun of|stereotyping)"
+           rf" (?:\w+ ){{0,2}}{_GROUP}|\bhate (?:all |the )?{_GROUP}|"
+           rf"\b{_GROUP}{_S}{{0,60}}?\b(?:(?:should|must|needs? to|deserve to|ought to|to) )?"
+           r"(?:all )?be (?:\w+ )?(?:expelled|deported|exterminated|eliminated|removed|banned|"
+           r"sterili[sz]ed|kicked out|driven out|thrown out|wiped out|killed|locked up|rounded up|"
+           r"cleared out|burned|burnt|razed|bulldozed|gassed)|"
+           rf"\bblam\w* (?:all |the )?{_GROUP} for"),
         _HATE_STUDY,
+        in_group_sentences=True,
     ),
     _Rule(
         "hate", "promoting a supremacist movement or a genocide",
@@ -223,6 +310,78 @@ _RULES: tuple[_Rule, ...] = (
         _HARASS_STUDY,
     ),
     _Rule(
+        "harassment", "making a person afraid",
+        ("scared", "afraid", "terrif", "frighten", "unsafe", "paranoid", "nervous", "regret",
+         "visit", "lesson", "coming to", "ruin", "shoulder", "hell", "miserable", "unbearable",
+         "know what", "watching", "would miss", "would care", "would notice", "better off",
+         "better without", "so i can", "careful", "worried", "step", "think twice", "face",
+         "tires", "windows", "pets", "something bad", "something terrible", "something awful",
+         "accidents happen", "shame", "i know", "we know", "resign", "quit", "cries", "cry",
+         "breaks down", "break down", "gives up", "give up", "moves away", "move away",
+         "moves out", "move out", "drops out", "drop out", "delete her", "deletes her",
+         "delete his", "deletes his", "delete their", "deletes their", "uncomfortable",
+         "unwelcome", "humiliat", "ashamed", "embarrass", "worthless", "photo of", "photos of",
+         "picture of", "pictures of", "pic of", "pics of"),
+        _c(_FEAR_GOAL),
+        _HARASS_STUDY,
+    ),
+    _Rule(
+        "harassment", "contacting a person again and again against their wishes",
+        ("from new", "from different", "from random", "from fake", "burner", "from alt",
+         "from multiple", "from other", "throwaway", "spoof", "sock", "nonstop", "non-stop",
+         "constantly", "relentless", "over and over", "all night", "middle of the night", "at 1",
+         "at 2", "at 3", "at 4", "at 5", "blocked", "block", "told", "asked", "said no", "begged",
+         "until she", "until he", "until they", "new account", "new profile", "new number",
+         "each time", "every time", "after each", "after every"),
+        _c(_REPEATED_CONTACT),
+        _HARASS_STUDY,
+        (_c(rf"(?<!\w){_PERSON}"),),
+        anywhere=_VICTIM,
+    ),
+    _Rule(
+        "harassment", "sending a person insults or humiliation",
+        ("disgust", "pathetic", "ugly", "fat", "worthless", "loser", "failure", "creep", "freak",
+         "slut", "whore", "bitch", "trash", "garbage", "useless", "joke", "stupid", "idiot",
+         "moron", "waste", "gross", "nobody", "no one", "hate", "yourself", "die",
+         "comments about", "sex sites", "spam", "smell", "stink", "nicknames"),
+        _c(rf"\b(?:{_INSULT})"),
+        _HARASS_STUDY,
+        (_c(r"\b(?:send|post|repl|comment|tell|say|text|messag|email|dm|writ|sign|ping|tag|call|"
+            r"reply|replac|remind)\w*"),
+         _c(rf"(?<!\w){_PERSON}|(?:her|his|their) (?:body|weight|looks)")),
+        anywhere=_VICTIM,
+    ),
+    _Rule(
+        "harassment", "turning a group against a person",
+        ("ignore", "exclude", "shun", "isolate", "freeze", "gang up"),
+        _c(r"\b(?:get|make|want|tell|convince|have)\w* (?:the whole|everyone|everybody|all|the) "
+           r"(?:\w+ )?(?:in (?:the |my |our )?)?(?:class|team|school|group|server|office|chat|"
+           r"channel|family|\w+ chat)?\s?(?:to )?(?:ignore|exclude|shun|isolate|freeze out|"
+           r"gang up on) (?:this|that|the|her|him|them|my)\b"),
+        _HARASS_STUDY,
+    ),
+    _Rule(
+        "harassment", "impersonating a person to expose or humiliate them",
+        ("fake", "impersonat", "pretend"),
+        _c(r"\b(?:fake|impersonat\w*|pretend\w*) (?:\w+ ){0,2}(?:profiles?|accounts?|pages?|ads?|"
+           rf"listings?|posts?)? ?(?:of|for|as|to be|pretending to be|impersonating|in the name of)"
+           rf" (?<!\w){_NAMED}"),
+        _HARASS_STUDY,
+    ),
+    _Rule(
+        "minors", "an adult in a romance with a child",
+        ("adult", "grown", "older", "middle-aged", "year old", "years old", "year-old", "yr old"),
+        _c(_ADULT),
+        _MINOR_STUDY,
+        (_c(rf"\b{_MINOR}"), _c(rf"\b{_ROMANCE}")),
+    ),
+    _Rule(
+        "minors", "getting a child to keep secrets from the adults who protect them",
+        ("secret", "tell", "touch", "quiet", "without", "alone", "meet"),
+        _c(_SECRECY),
+        _MINOR_STUDY,
+    ),
+    _Rule(
         "harassment", "harassing, intimidating or driving out a person",
         ("harass", "bull", "intimidat", "stalk", "torment", "humiliat", "threaten", "terrori",
          "scar", "spam", "frighten", "terrif", "anonymous calls", "insult", "mock", "dogpil",
@@ -248,6 +407,7 @@ _RULES: tuple[_Rule, ...] = (
            r"\bkeep\w* (?:calling|messaging|texting|emailing|contacting|following|dming) "
            rf"{_PERSON}"),
         _HARASS_STUDY,
+        anywhere=_VICTIM,
     ),
     _Rule(
         "harassment", "revenge or false accusations aimed at a person",
@@ -272,14 +432,14 @@ _RULES: tuple[_Rule, ...] = (
         _c(r"\b(?:post|share|spread|leak|send|upload|publish)\w* (?:[\w'-]+ ){0,3}(?:embarrassing|"
            r"nude|naked|private|intimate|compromising) (?:photos?|pictures?|pics|videos?|images?)"),
         _HARASS_STUDY,
-        _c(rf"(?<!\w){_PERSON}"),
+        (_c(rf"(?<!\w){_PERSON}"),),
     ),
     _Rule(
         "harassment", "insults written to send to a person",
         ("idiot", "moron", "imbecile", "loser", "scumbag", "cow", "pig", "worthless", "ugly",
          "stupid", "fat"),
         _c(r"\b(?:tell\w*|call\w*|say\w*|messag\w*|email\w*|text\w*) (?:\w+ ){0,3}"
-           r"(?:she|he|they|her|him|them) (?:is |are |'s |'re )?(?:an? )?(?:[\w-]+ ){0,3}"
+           r"(?:she|he|they|her|him|them)(?: is | are |'s |'re | )(?:an? )?(?:[\w-]+ ){0,3}"
            r"(?:idiot|moron|imbecile|loser|scumbag|cow|pig|worthless|ugly|fat|stupid)\b"),
         _HARASS_STUDY,
     ),
@@ -319,6 +479,14 @@ def _sentence(lowered: str, start: int, end: int) -> str:
     return _sentence_prefix(lowered, start) + lowered[start : min(stops, default=len(lowered))]
 
 
+_DONE_TO_ASKER = re.compile(r" (?:me|us)\b")
+_NEW_REQUEST = re.compile(
+    r", (?:and |but |so |then |now |pls |please |can you |could you )?(?:find|get|write|make|help|"
+    r"build|give|tell|dig|track|look|post|send|create|draft|compose|generate|figure|work|locate|"
+    r"show|list|search|pull|scrape|i|we)\b"
+)
+
+
 def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None) -> bool:
     """Whether the matched phrase is the object of a study verb earlier in its sentence."""
     if study is None:
@@ -331,10 +499,17 @@ def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None)
     if study is _HATE_STUDY and _DATA_SUBSET.search(sentence):
         return True
     prefix = _sentence_prefix(lowered, match.start()) + lowered[match.start() : match.start() + 1]
-    cues = list(study.finditer(prefix))
-    if not cues:
+    # "my ex blocked me, find her address": a cue done to the asker, or in a clause before a new
+    # request, narrates what happened; it does not govern the request.
+    cues = [cue for cue in study.finditer(prefix) if not _DONE_TO_ASKER.match(prefix, cue.end())]
+    if not cues or _NEW_REQUEST.search(prefix, cues[-1].end()):
         return False
     return _PURPOSE.search(prefix, cues[-1].end()) is None
+
+
+def _is_described(sentence: str, cue: re.Pattern[str] | None) -> bool:
+    """Whether a cue anywhere in the sentence makes it a description or a fix, not a decision."""
+    return cue is not None and not _INTENT.search(sentence) and cue.search(sentence) is not None
 
 
 def normalise(text: str) -> str:
@@ -348,23 +523,54 @@ def normalise(text: str) -> str:
     )
 
 
-_split: dict[int, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {}
+_Triggers = tuple[dict[str, tuple[str, ...]], tuple[str, ...]]
+_split: dict[int, _Triggers] = {}
 
 
-def _split_triggers(
-    triggers: tuple[str, ...],
-) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
-    """Word-start stems (checked against the words' first 4 letters first) and the rest.
+def _split_triggers(triggers: tuple[str, ...]) -> _Triggers:
+    """Word-start stems indexed by their first 4 letters, and the rest (substrings).
 
-    A stem of 4 letters or more counts only at the start of a word; a substring test over the
-    whole text costs far more than a set lookup, and the rules run on every prompt.
+    A stem of 4 letters or more counts only at the start of a word, so it is looked up from the
+    text's word starts (a few set lookups) rather than searched for; the rules run on every
+    prompt, and most prompts match none of them.
     """
     key = id(triggers)
     if key not in _split:
-        stems = tuple((t[:4], t) for t in triggers if len(t) >= 4 and t.isalpha())
-        others = tuple(t for t in triggers if not (len(t) >= 4 and t.isalpha()))
-        _split[key] = (stems, others)
+        stems: dict[str, tuple[str, ...]] = {}
+        others: list[str] = []
+        for trigger in triggers:
+            if len(trigger) >= 4 and trigger.isalpha():
+                stems[trigger[:4]] = (*stems.get(trigger[:4], ()), trigger)
+            else:
+                others.append(trigger)
+        _split[key] = (stems, tuple(others))
     return _split[key]
+
+
+_SENTENCE_SPAN = re.compile(r"(?:[^.!?;\n]|\.(?=\S))+")  # "df.age" and "0.5" stay whole
+_GROUP_STEM_INDEX: dict[str, tuple[str, ...]] = {}
+for _stem in _GROUP_STEMS:
+    _GROUP_STEM_INDEX[_stem[:4]] = (*_GROUP_STEM_INDEX.get(_stem[:4], ()), _stem)
+
+
+def _names_a_group(sentence: str, words: list[str] | None = None) -> bool:
+    """Whether a word or phrase that can name a protected group occurs (a cheap first test)."""
+    if words is None:
+        words = _WORD.findall(sentence)
+    if not _GROUP_WORDS.isdisjoint(words):
+        return True
+    if not _GROUP_STEM_INDEX.keys().isdisjoint(word[:4] for word in words) and any(
+        word.startswith(stem) for word in words for stem in _GROUP_STEM_INDEX.get(word[:4], ())
+    ):
+        return True
+    return any(phrase in sentence for phrase in _GROUP_PHRASES)
+
+
+def _group_sentences(lowered: str, words: list[str]) -> list[tuple[int, int]]:
+    """The spans of the sentences that can name a protected group (the hate rules look there)."""
+    if not _names_a_group(lowered, words):
+        return []
+    return [m.span() for m in _SENTENCE_SPAN.finditer(lowered) if _names_a_group(m.group())]
 
 
 def find_harm(lowered: str) -> HarmMatch | None:
@@ -376,34 +582,52 @@ def find_harm(lowered: str) -> HarmMatch | None:
     Returns:
         The category and the rule's description, or None.
     """
-    starts = {word[:4] for word in _WORD.findall(lowered)}
+    words = _WORD.findall(lowered)
+    starts = {word[:4] for word in words}
     present: dict[int, bool] = {}  # trigger lists shared by rules are scanned once
+    whole = [(0, len(lowered))]
+    group_spans: list[tuple[int, int]] | None = None
 
     def occurs(triggers: tuple[str, ...]) -> bool:
         key = id(triggers)
         if key not in present:
             stems, others = _split_triggers(triggers)
-            present[key] = any(p in starts and t in lowered for p, t in stems) or any(
-                t in lowered for t in others
-            )
+            present[key] = any(
+                stem in lowered for start in stems.keys() & starts for stem in stems[start]
+            ) or any(other in lowered for other in others)
         return present[key]
 
     for rule in _RULES:
+        if rule.in_group_sentences:
+            if group_spans is None:
+                group_spans = _group_sentences(lowered, words)
+            if not group_spans:
+                continue
+            spans = group_spans
+        else:
+            spans = whole
         if rule.triggers and not occurs(rule.triggers):
             continue
         if rule.also and not occurs(rule.also):
             continue
-        for match in rule.pattern.finditer(lowered):
+        matches = (m for begin, end in spans for m in rule.pattern.finditer(lowered, begin, end))
+        for match in matches:
             if _LABEL.search(match.group()):
                 continue  # an identifier such as "sexual/minors" names a category
-            if rule.requires is not None and not rule.requires.search(
-                _sentence(lowered, match.start(), match.end())
+            if rule.unless is not None and rule.unless.search(
+                lowered, max(0, match.start() - _AROUND), match.end() + _AROUND
             ):
                 continue
+            if rule.requires or rule.anywhere is not None:
+                sentence = _sentence(lowered, match.start(), match.end())
+                if not all(pattern.search(sentence) for pattern in rule.requires):
+                    continue
+                if _is_described(sentence, rule.anywhere):
+                    continue
             if not _is_study(lowered, match, rule.study):
                 return HarmMatch(rule.category, rule.reason)
     pattern = _slur_pattern()
-    if _slur_words.isdisjoint(_WORD.findall(lowered)) and not any(
+    if _slur_words.isdisjoint(words) and not any(
         phrase in lowered for phrase in _slur_phrases
     ):
         return None

@@ -21,29 +21,76 @@ _GROUP_NOUN = (
     r"tenants|families|residents|neighbou?rhoods?|zip codes?|postcodes?|areas|students|"
     r"defendants|patients|borrowers|voters|names?|communit(?:y|ies)|children|girls|boys|"
     r"countries|nations|backgrounds?|origins?|heritage|descent|surnames?|last names?|members|"
-    r"creators|posts|accounts|authors|voices|speakers|staff)"
+    r"creators|posts|accounts|authors|voices|speakers|staff|couples|nurses|teachers|drivers|"
+    r"riders|passengers|guests|clients|renters|buyers|claimants|shoppers|hosts|owners|parents|"
+    r"travell?ers|volunteers|players|job seekers|part of town|side of town|areas? of town|"
+    r"parts of (?:the )?(?:city|town))"
 )
 _GROUP_ADJ = (
     r"(?:black|white|brown|asian|hispanic|latino|latina|arab|arabic|muslim|jewish|gay|lesbian|"
     r"trans|transgender|queer|disabled|deaf|blind|autistic|older|elderly|immigrant|indigenous|"
     r"native|pregnant|chinese|mexican|indian|roma|african|foreign|female|somali|nigerian|"
     r"pakistani|syrian|afghan|turkish|palestinian|haitian|filipino|vietnamese|korean|kurdish|"
-    r"romanian|polish)"
+    r"romanian|polish|iranian|iraqi|egyptian|moroccan|ethiopian|eritrean|sudanese|ghanaian|"
+    r"bangladeshi|jamaican|cuban|colombian|venezuelan|guatemalan|honduran|brazilian|russian|"
+    r"ukrainian|israeli|lebanese|yemeni|albanian|japanese|middle eastern|south asian|hebrew|"
+    r"sikh|hindu|buddhist|christian|catholic|mormon|atheist|bisexual|non-?binary|"
+    r"neurodivergent|latinx|aboriginal|gypsy)"
+)
+_COUNTRY = (  # places of origin used as a proxy for nationality or ethnicity
+    r"(?:india|pakistan|nigeria|mexico|china|somalia|syria|afghanistan|iran|iraq|turkey|"
+    r"palestine|haiti|the philippines|vietnam|korea|romania|poland|russia|ukraine|brazil|"
+    r"colombia|venezuela|guatemala|honduras|el salvador|cuba|egypt|morocco|algeria|ethiopia|"
+    r"eritrea|sudan|ghana|kenya|bangladesh|sri lanka|nepal|israel|lebanon|yemen|libya|"
+    r"albania|jamaica|africa|the middle east|latin america|asia|(?:muslim|african|arab|"
+    r"asian|poor|third[- ]world|certain|those|these|shithole) countries)"
 )
 _GROUP = (
     rf"(?:{_GROUP_ADJ} (?:\w+ )?{_GROUP_NOUN}|women|woman|females|girls|immigrants?|migrants?|"
     r"refugees?|foreigners|muslims?|jews|jewish|christians|hindus?|sikhs?|catholics|atheists|"
     r"asians?|africans|african americans?|arabs?|mexicans?|indians|chinese|roma|gypsies|"
     r"latinos?|hispanics?|gays?|lesbians?|homosexuals?|lgbtq?\+?|the elderly|"
+    r"nigerians|pakistanis|somalis|syrians|afghans|iranians|iraqis|turks|palestinians|"
+    r"haitians|filipinos|koreans|kurds|romanians|russians|ukrainians|israelis|jamaicans|"
+    r"buddhists|mormons|bisexuals|transgender|trans (?:women|men|kids|folks)|"
+    r"(?:single )?mothers|moms|mums|women with (?:kids|children)|"
+    r"(?<!year )(?<!years )(?<!-)old(?:er)? (?:folks|timers|people|workers|employees|"
+    r"applicants|candidates|guys|ladies)|boomers|"
+    r"(?:people|anyone|applicants?|candidates?|users?|customers?|tenants?|students?|"
+    r"employees?|workers?|families|patients|borrowers|members|someone|nobody|no one|those|"
+    rf"visitors?|resumes?|cvs?|folks|men|women) (?:\w+ ){{0,2}}(?:from|born in) {_COUNTRY}\b|"
+    r"(?:a |the )?(?:mosque|synagogue|gurdwara|hindu temple)s?\b|"
+    rf"(?:mostly|majority|predominantly|largely|mainly|heavily) {_GROUP_ADJ}\b|"
+    r"(?:who|that|whose \w+) (?:lists?|mentions?|went to|goes to|attends?|attended|wears?|"
+    r"belongs? to|speaks?|shows?|includes?) (?:a |an |the |their |his |her )?(?:\w+ ){0,2}"
+    r"(?:black student union|hbcu|mosque|synagogue|church|temple|headscarf|hijab|turban|"
+    r"yarmulke|kippah|niqab|burqa|pride|gay-straight alliance|women's college|wheelchair)\b|"
+    r"(?:who|that) speaks? (?:spanish|arabic|hindi|urdu|chinese|mandarin|somali|hebrew|"
+    r"english as a second language|with an accent|broken english)\b|"
+    r"(?:photo|picture|image)s? (?:shows?|with|has) (?:a |an )?(?:headscarf|hijab|turban|"
+    r"yarmulke|kippah|niqab|burqa|wheelchair)|\bhbcus?\b|black student union|"
+    r"(?:ethnic|foreign|muslim|arabic|arab|jewish|african|black|hispanic|asian) names?|"
+    r"(?:owned|run) by (?:immigrants|foreigners|muslims|jews|black people|women|gay people)|"
+    rf"{_GROUP_ADJ}-owned|(?:lesbian|gay|same-sex|interracial|trans) couples|"
+    r"(?:native language|mother tongue|browser language|first language) (?:is )?(?:not english|"
+    r"arabic|hebrew|spanish|hindi|urdu|chinese|somali)|"
+    r"(?:named |called |with (?:the )?(?:first |last )?names? (?:like )?)(?:mohammed|muhammad|"
+    r"mohamed|ahmed|fatima|aisha|jamal|deshawn|tyrone|lakisha|jose|juan|nguyen|singh|patel|"
+    r"cohen|goldberg|levy)\b|"
+    r"(?:who|that) (?:say|says|said) (?:they are|they're|she is|he is|she's|he's) "
+    rf"{_GROUP_ADJ}\b|"
     r"people with disabilities|disabled|"
     rf"(?:who|that) (?:are|is) {_GROUP_ADJ}\b|"
     r"(?:with|in|using|who use) (?:a |an )?(?:wheelchairs?|disabilit\w*|hijabs?|turbans?|"
     r"headscarf|headscarves|accents?|foreign accents?)|"
     r"(?:arabic|arab|muslim|jewish|foreign|black|african|asian|hispanic|chinese|indian)"
     r"[- ]sounding(?: \w+)?|names? (?:that )?sounds? (?:jewish|arabic|muslim|foreign|black|"
-    r"african|asian|hispanic|chinese|indian)|over (?:40|45|50|55|60)\b|pregnan\w*|"
+    r"african|asian|hispanic|chinese|indian)|over (?:4|5|6)\d\b|"
+    r"older than (?:4|5|6)\d\b|age\s*(?:>=?|over|above)\s*(?:4|5|6)\d\b|pregnan\w*|"
     r"(?:their|her|his) (?:race|religion|ethnicity|gender|sexuality|skin colou?r|disability|"
-    r"nationality)|(?:because|since) (?:they|she|he) (?:are|is) \w+)"
+    r"nationality)|(?:any|an|the|every) (?:\w+ )?(?:applicant|candidate|employee|tenant|user|"
+    rf"customer|person|one) (?:who is|who's|that is) {_GROUP_ADJ}\b|"
+    r"(?:because|since) (?:they|she|he) (?:are|is) \w+)"
 )
 _PERSON_NOUN = (
     r"(?:user|person|woman|man|girl|boy|guy|journalist|reporter|streamer|youtuber|moderator|mod|"
@@ -51,6 +98,8 @@ _PERSON_NOUN = (
     r"teenager|classmate|colleague|coworker|co-worker|neighbou?r|member|player|nurse|teacher|"
     r"staff|employee|kid|student|whistleblower|doctor|therapist|driver|visitor|owner|poster|"
     r"author|celebrity|influencer|account|ex|landlord|manager|boss|councill?or|councilor|mp|"
+    r"daughter|son|wife|husband|child|anchor|host|presenter|ceo|founder|barista|waitress|waiter|"
+    r"cashier|reporter|mod|admin|gamer|coach|"
     r"senator|official|mayor|professor|coach|officer|roommate|tenant|lawyer|couple|family)s?"
     r"(?! (?:service|table|model|id|ids|name field|field|class|object|input|data|record|api|"
     r"interface|agent|story|stories|list|directory|table)\b)"
@@ -63,7 +112,8 @@ _NAMED = (
     rf"(?:a|an|the|this|that|one|some|specific|every) (?:[\w-]+ ){{0,2}}{_PERSON_NOUN}\b|"
     rf"(?:list|group|bunch|team) of (?:[\w-]+ ){{0,3}}{_PERSON_NOUN}\b|"
     r"[a-z]+'s (?:new )?(?:address|house|home|identity|name|phone|inbox|chat|accounts?|"
-    r"profile|posts?|selfies|photos?|pictures?|parents|family|kids|children))\b"
+    r"profile|posts?|selfies|photos?|pictures?|parents|family|kids|children|mentions|dms|"
+    r"comments|replies|timeline|channel|stream|wife|husband|car))\b"
 )
 _PERSON = rf"(?:{_PRONOUN}|{_NAMED})"
 
@@ -74,12 +124,14 @@ _HATE_STUDY = _c(
     r"evaluat\w*|detect\w*|bias\w*|fair\w*|discriminat\w*|disparat\w*|parity|equali[sz]\w*|"
     r"research\w*|stud(?:y|ies)|histor\w*|summari[sz]\w*|classif\w*|label\w*|moderat\w*|"
     r"count\w*|collect\w* examples|red[- ]team\w*|datasets?|corpus|prevent\w*|tropes|"
-    r"recogni[sz]\w*|re-?weight\w*|why they were wrong)\b"
+    r"recogni[sz]\w*|re-?weight\w*|why they were wrong|stereotyp\w*|myths?|debunk\w*|"
+    r"counter\w*|rebut\w*|fact-check\w*|origins? of)\b"
 )
 _HARASS_STUDY = _c(
     r"\b(?:detect\w*|flag\w*|classif\w*|label\w*|predict\w*|moderat\w*|report(?:s|ed)? for|"
     r"block\w*|delet\w*|remov\w*|datasets?|research\w*|summari[sz]\w*|stud(?:y|ies)|count\w*|"
-    r"prevent\w*|protect\w*|filter\w*|ban|bans|banning|measur\w*|analy[sz]\w*|find users who)\b"
+    r"prevent\w*|protect\w*|filter\w*|ban|bans|banning|measur\w*|analy[sz]\w*|find users who|"
+    r"translat\w*|subtitl\w*)\b"
 )
 _DOX_STUDY = _c(
     r"\b(?:redact\w*|mask\w*|anonymi[sz]\w*|remov\w*|protect\w*|block\w*|prevent\w*|"
@@ -100,7 +152,7 @@ _SLUR_STUDY = _c(
 )
 _DATA_SUBSET = _c(  # excluding a group from a sample is a step of an analysis
     r"\b(?:from|of|in) the (?:sample|dataset|data ?set|data|table|analysis|training (?:set|data)|"
-    r"cohort|survey|baseline|study)\b"
+    r"cohort|survey|baseline|study|(?:drug |clinical |vaccine )?trials?)\b"
 )
 _LABEL = _c(r"^\w+[/_]\w+$|\w[/_]\w+$")
 _CONSENT = _c(r"\bwith (?:their|his|her|the user's) consent\b|\bopt-in\b|\bmy own\b")
@@ -110,7 +162,8 @@ _INTENT = _c(r"\b(?:on purpose|deliberately|intentionally|secretly|quietly)\b")
 _EXCLUDE = (
     r"(?:(?:auto[- ]?)?reject\w*|filters? out|filtering out|filtered out|exclud\w*|drop\w*|"
     r"den(?:y|ies|ied)|refus\w* (?:service|to (?:rent|hire|serve|admit|insure|lend))|"
-    r"penali[sz]\w*|penalt(?:y|ies)|surcharg\w*|hid(?:e|es|ing)\b|bans?\b|banning|"
+    r"penali[sz]\w*\b(?! (?:the )?(?:loss|model|weights?|errors?|misclassif\w*|false|large|"
+    r"complexity|overfitting))|penalt(?:y|ies)|surcharg\w*|hid(?:e|es|ing)\b|bans?\b|banning|"
     r"(?:rates?|prices?|premiums?|interest|fees?) (?:[\w%-]+ ){0,3}higher|not welcome|unwelcome|"
     r"(?:show|shown|surfac|recommend)\w* (?:\w+ ){0,2}less|less visible|shadow-?ban\w*|"
     r"down-?rank\w*|demot\w*|suppress\w*|"
@@ -126,7 +179,96 @@ _EXCLUDE = (
     r"never (?:be )?(?:shown|show|served|hired|approved)|weed\w* out|screen\w* out|kick\w* out|"
     r"keep\w* (?:\w+ )?out|do(?:n't| not) (?:rent|hire|serve|sell|lend|insure)|"
     r"not (?:rent|hire|serve|lend) to|only (?:interview|hire|accept|rent to) (?:young|white|men|"
-    r"male|christian|straight))"
+    r"male|christian|straight)|bin (?:them|those|these|it)\b|dock\w* (?:\w+ ){0,2}(?:points?|\d+)|"
+    r"(?:don't|do not) want (?:any |them|those|these)|lay\w* (?:\w+ ){0,3}off|laid off|"
+    r"let (?:\w+ ){1,3}go first|fir(?:e|ing) (?:\w+ ){0,3}first)"
+)
+_ADVERSE = (  # what a decision about people can do to them, besides _EXCLUDE
+    rf"(?:{_EXCLUDE}|(?:remov|delet|discard|toss|purg)\w*\b(?! (?:the |any |all )?(?:bias|"
+    r"discriminat|disparit|slurs?|hate|harass|abus|insults?|threats?|toxic|nulls?|duplicates?|"
+    r"pii|personal|identif|names?|columns?|fields?|features?)\w*)|skip\w*|ignor\w*|"
+    r"throw\w* (?:\w+ )?out|never (?:see|reach|get)|(?:auto[- ]?)?reject\w*|"
+    r"(?:flag|mark|set|label|tag|treat|classif)\w* (?:\w+ ){0,6}as (?:high[- ]risk|risky|"
+    r"ineligible|rejected|unqualified|suspicious|fraud\w*|undesirable|a bad fit)|"
+    r"flag\w* (?:\w+ ){0,3}(?:for rejection|to reject)|returns? (?:false|0|none|no)\b|"
+    r"subtract\w*|deduct\w*|knock\w* (?:\w+ ){0,2}off|(?:score|mark)\w* (?:\w+ ){0,2}down|"
+    r"multipl\w* (?:\w+ ){0,3}by 0?\.\d|\* ?0?\.\d|times 0?\.\d|halv\w*|"
+    r"(?:filter|weed|screen|kick|keep|leave|cut)\w* (?:[\w-]+ ){0,6}out\b|"
+    r"rout\w* (?:\w+ ){0,3}to (?:the )?(?:slowest|worst|back|end|bottom|lowest)|slowest|"
+    r"(?:auto[- ]?)?declin\w*|turn\w* (?:\w+ ){0,2}away|forbid\w*|\b40[13]\b|unavailable|"
+    r"never (?:\w+ )?(?:book|pair|match|show|select|call|invite|assign|recommend|schedul|"
+    r"return)\w*|"
+    r"(?:higher|stricter|tougher) (?:\w+ )?(?:cutoff|threshold|bar|standard|requirement)s?|"
+    r"extra (?:screening|checks|verification|documents|scrutiny)|low (?:potential|priority)|"
+    r"(?:set|put)\w* (?:\w+ ){0,4}to (?:no|false|0|rejected?|declined?)\b|(?:-|minus )\d+\b|"
+    r"keeps? (?:\w+ ){0,3}from (?:buying|renting|joining|applying|moving|living)|"
+    r"prevent\w* (?:\w+ ){0,3}from (?:buying|renting|joining|applying|moving|living)|"
+    r"bar\w* (?:\w+ ){0,3}from|ineligible|not eligible|restrict\w*|disallow\w*|"
+    r"charg\w*(?: \w+){0,6} more|pay\w* (?:\w+ ){0,3}less|(?:\d+ ?%|percent) less|"
+    r"(?:cap|limit)\w* (?:the )?(?:number|share|percentage|quota)|lower\w*|worse|"
+    r"(?:no|none of the|zero|nobody|no one) (?:\w+ ){0,3}(?:gets?|are|is|can|will|ever|should) "
+    r"(?:\w+ )?(?:approved|hired|accepted|admitted|in|through|selected|shortlisted|promoted|"
+    r"interviewed|rented))"
+)
+_ATTRIBUTE_VALUE = (  # a protected attribute compared with a value, as code or as words
+    r"\b(?:nationality|country_of_(?:origin|birth)|country of (?:origin|birth)|citizenship|"
+    r"religion|ethnicity|race|gender|sex|birthplace|sexual_orientation|orientation|disability|"
+    r"marital_status|pregnancy)\w*['\"\]]*(?: field| column| box)?\s*(?:==|=|!=|\bis\b|"
+    r"\bequals\b|\bsays\b|\bcontains\b|\bin\b|:)\s*[\[('\"]*\s*(?!null|none|nan|unknown|"
+    r"missing|empty|blank|n/a|na\b|not\b)[a-z]"
+)
+_DECISION = (  # a decision about people: hiring, renting, lending, admitting, ranking
+    r"\b(?:applicants?|applications?|candidates?|resumes?|cvs?|hir\w*|recruit\w*|shortlist\w*|"
+    r"interview\w*|hr|tenants?|rent\w*|leas\w*|landlord|apartments?|loans?|credit|mortgages?|"
+    r"lend\w*|insur\w*|premiums?|quotes?|approv\w*|admissions?|admit\w*|membership|"
+    r"promot\w*|layoffs?|lay\w* off|salar\w*|raises?|bonus\w*|scor\w*|rank\w*|screen\w*|"
+    r"visas?|benefits|triage|bail|parole|eligib\w*|enrol\w*|scholarships?|jobs?|employ\w*|"
+    r"staff|signups?|sign-ups?|feed|matches|dating|shortlist|offers?|pay|wages?|match\w*|"
+    r"pair\w*|book\w*|shifts?|claims?|claimants?|gpa|cutoffs?|adoption|recommend\w*|"
+    r"impressions|listings?|bylaws?|hoa|buy\w*|sell\w*|purchas\w*|passengers?|flights?|"
+    r"boarding|interview\w*|chatbot|bank\w*|accounts?|policy|policies|cv|members?|"
+    r"grades?|exams?|bookings?|reservations?|orders?|service|customers?|support|queues?|"
+    r"tickets?)\b"
+)
+_PROTECTIVE = _c(  # the group is what the content attacks, or the harm is negated: protection
+    r"\b(?:slurs?|hate|hateful|abuse|abusive|harass\w*|insults?|threats?|bias\w*|"
+    r"discriminat\w*|toxic\w*|attacks?|racis\w*|sexis\w*|stereotyp\w*|prejudice\w*|"
+    r"against|targeting|aimed at|directed at)\b|"
+    r"\b(?:no|not|never|\w+n't|without) (?:[\w-]+ ){0,3}(?:excluded|rejected|penali[sz]ed|"
+    r"denied|filtered out|dropped|disadvantaged|scored lower|ranked lower|left out)"
+)
+_REMEDY_CUES = (  # anywhere in the sentence: the harm is described in order to fix it, or lawful
+    r"\bhow (?:do|can|should|would) (?:we|i|you) (?:\w+ )?(?:fix|stop|prevent|avoid|correct|remove|"
+    r"reduce|mitigate|address|detect|measure)|\b(?:fix|stop|prevent|avoid|correct|reduce|"
+    r"mitigate) (?:that|this|it)\b|\bwhy (?:do|does|did|are|is|were|was)\b|\bsignifican\w*|"
+    r"\bstatistic\w*|\bsanction\w*|\bofac\b|\bexport control|\bembargo\w*|"
+    r"\blabou?r laws?\b|\brequired by law|\blegally required|"
+    r"\bis (?:this|that|it) (?:legal|illegal)"
+)
+_REMEDY = _c(_REMEDY_CUES)
+_INSULT = (  # what is said to hurt a person
+    r"(?:disgusting|pathetic|ugly|fat|worthless|loser|failure|creep|freak|slut|whore|bitch|"
+    r"trash|garbage|useless|a joke|stupid|idiot|moron|waste of space|gross)\b|"
+    r"(?:nobody|no one) (?:likes|loves|wants|cares about) (?:you|her|him|them)\b|"
+    r"(?:everyone|the family|we all) hates? (?:you|her|him|them)\b|"
+    r"(?:she|he|they|you) (?:smells?|stinks?)\b|cruel nicknames|"
+    r"\b(?:kill yourself|go die|should die|to die)\b|gross comments|"
+    r"comments about (?:her|his|their) (?:body|weight|looks|appearance|chest|breasts|butt)|"
+    r"sex sites|spam newsletters"
+)
+_VICTIM = _c(  # the person asking is on the receiving end and wants it to stop
+    r"\bhow (?:do|can|should|could) (?:i|we) (?:\w+ ){0,3}(?:block|report|stop|prevent|ban|mute|"
+    r"protect|trace|deal with|handle)\b|\b(?:is this|is that|counts? as) (?:harassment|stalking)|"
+    r"\b(?:texting|messaging|calling|emailing|contacting|dming|following) (?:me|us)\b"
+)
+_DECISION_STUDY = _c(  # anywhere in the sentence: describing or computing, not deciding
+    rf"{_REMEDY_CUES}|\b(?:whether|measur\w*|audit\w*|check\w*|test(?:s|ing)?|estimat\w*|"
+    r"compar\w*|analy[sz]\w*|"
+    r"evaluat\w*|detect\w*|bias\w*|fair\w*|discriminat\w*|disparat\w*|parity|comput\w*|"
+    r"calculat\w*|plot\w*|chart\w*|visuali[sz]\w*|breakdown|distribution|rates? (?:by|for|"
+    r"across)|why (?:do|does|did|are|is|were|was)|debias\w*|mitigat\w*|illegal|lawsuit|"
+    r"sanction\w*|ofac|compliance|summari[sz]\w*|research\w*|histor\w*|significan\w*|"
+    r"statistic\w*)\b"
 )
 _DEHUMANISING = (
     r"(?:vermin|parasites?|animals|savages?|subhuman|rats|cockroaches|scum|trash|filth|filthy|"
@@ -134,11 +276,23 @@ _DEHUMANISING = (
     r"defective|evil|lazy|worthless|a burden|burdens?|mentally ill|diseased?|a threat|threats? to|"
     r"less (?:intelligent|capable|human|civili[sz]ed|worthy|evolved)|not (?:fully )?human|"
     r"(?:intellectually|morally|genetically) inferior|must (?:leave|go|be removed|be stopped)|"
-    r"ruining|a plague|too stupid|stupid|dangerous|shouldn't be allowed|"
+    r"ruining|a plague|too stupid|stupid|dangerous|shouldn't be allowed|a drain|drains? on|"
+    r"(?:should|must)(?:n't| not) (?:be allowed to )?(?:have|breed|reproduce)|breed like|"
+    r"waste of (?:space|oxygen|money)|leech\w*|freeloaders|invaders|an invasion|scammers|"
+    r"rapists|smell\w*|stink\w*|control (?:the |all |our )?(?:banks|media|government|world|"
+    r"money|hollywood)|run (?:the )?(?:world|media|banks)|are (?:secretly )?(?:behind|replacing)|"
     r"should(?:n't| not) have the right|not be allowed to (?:vote|work|drive|marry|adopt|own)|"
     r"should (?:all )?be (?:deported|banned|expelled|"
     r"sterili[sz]ed|removed|kept out|driven out|locked up|killed|wiped out)|should not be allowed|"
-    r"deserve to|do(?:n't| not) belong|belong in the kitchen)"
+    r"deserve to|do(?:n't| not) belong|belong in the kitchen|violent|backwards?|useless|"
+    r"dumb|savage|barbaric|primitive|uncivili[sz]ed|degenerates?|abominations?|sinful|sick|"
+    r"groomers|pedophiles|paedophiles|inbred|greedy|sneaky|liars|cheats|untrustworthy|"
+    r"illegals?|invading|taking over|destroying|too emotional|irrational|hysterical|"
+    r"unfit|incapable|(?:born|natural|genetic) criminals|useless eaters|a cancer|a disease|"
+    r"need(?:s)? to be stopped|by any means|go back (?:to|where)|sent back|shipped back|"
+    r"all the same|can(?:'t|not) be trusted|not to be trusted|to blame for|are to blame|"
+    r"caused? (?:every|all|the) (?:wars?|crimes?|problems?|crisis|crises|pandemic)|"
+    r"(?:should|must|need to|deserve to) (?:die|burn|suffer|be shot|be hanged|hang|rot))"
 )
 _ELIMINATE = (
     r"(?:removal of|remove all|expel\w*|deport\w*|exterminat\w*|eliminat\w*|get rid of|"
@@ -165,7 +319,8 @@ _MINOR = (
     r"(?:middle|elementary|primary|high) schoolers?|high school (?:girl|boy|student)s?|"
     r"(?:[1-9]|1[0-7])[- ]?(?:year|yr)s?[- ]?olds?|(?:one|two|three|four|five|six|seven|eight|"
     r"nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)[- ]year[- ]olds?|"
-    r"aged (?:[1-9]|1[0-7])|who is (?:[1-9]|1[0-7]))\b"
+    r"aged (?:[1-9]|1[0-7])|who is (?:[1-9]|1[0-7])|(?:[1-9]|1[0-7]) ?(?:yo|y/o|y\.o)|"
+    r"(?:stated|said|supposed|meant|claimed) to be (?:[1-9]|1[0-7]))\b"
 )
 _SEXUAL = (
     r"(?:sexual\w*|sexy|sex with|has sex|have sex|having sex|nudes?|nudity|naked|erotic\w*|"
@@ -173,27 +328,150 @@ _SEXUAL = (
     r"material|text|poems?|poetry|descriptions?|roleplay|fan ?fiction|chats?|messages?)|"
     r"porn\w*|lewd|seduc\w*|intimate|groom\w*|naughty|nsfw|molest\w*|aroused?|"
     r"flirt\w*|sensual|undress\w*|sext\w*|love scenes?|sex scenes?|mak\w* love|"
-    r"in bed (?:with|together)|bedroom scenes?|steamy|smut\w*|raunchy|kinky)\b"
+    r"in bed (?:with|together)|bedroom scenes?|steamy|smut\w*|raunchy|kinky|skimpy|lingerie|"
+    r"talk(?:ing)? dirty|dirty talk|without (?:any )?clothes|no clothes on|with no clothes|"
+    r"being touched|touched by|"
+    r"(?:revealing|suggestive|provocative) (?:poses?|outfits?|photos?|pictures?|clothes|clothing|"
+    r"swimsuits?|dress\w*))\b"
 )
 _PERSONAL_INFO = (
     r"(?:(?:home|current|new|real|personal|private|street|residential|exact) (?:\w+ )?"
     r"address(?:es)?|(?:his|her|their) (?!(?:ip|email|e-mail|mac|wallet|memory|web|server|"
     r"delivery|billing|shipping) )(?:\w+ )?address(?:es)?|address(?:es)? of|"
-    r"where (?:[\w'@-]+ ){1,4}(?:lives?|is living|stays?|sleeps?|moved)\b|real (?:full )?names?|"
+    r"where (?:[\w'@-]+ ){1,6}(?:lives?|is living|stays?|sleeps?|moved|parks?)\b|"
+    r"real (?:full )?names?|"
     r"real identit\w*|true identit\w*|identit(?:y|ies) (?:of|behind)|"
     r"(?:personal |private |cell |mobile |home )?phone numbers?|employer|workplace|"
     r"where (?:she|he|they) works?|family members|daily routine|locations?|whereabouts|"
     r"which (?:school|gym|church|mosque|synagogue|office|building|hospital|cafe|bar|club|route|"
     r"hotel)|names? of (?:the |her |his |their )?(?:children|kids|wife|husband|parents|family)|"
     r"(?:children|kids|family|wife|husband|parents) of (?:the|this|that)|license plates?|"
-    r"house of|(?:her|his|their) (?:house|home|apartment|flat)|"
+    r"house of|(?:her|his|their) (?:house|home|apartment|flat|schedule|commute|gym|car)\b|"
+    r"where (?:she|he|they) (?:is|are|was|were)(?: (?:right )?now| staying| tonight| at\b)|"
+    r"(?:her|his|their) (?:current |live |real-time |exact )(?:location|position)|"
+    r"(?:her|his|their) (?:last|full|real|maiden|legal) names?\b|"
+    r"(?:daily |weekly )?(?:routine|schedule|movements|commute)s? of|(?:her|his) (?:phone )?number|"
+
+    r"(?:her|his|their) (?:name and )?(?:home|house|address|apartment|street|city|neighbou?rhood|"
+    r"instagram|facebook|socials|workplace|job|boss)\b|city and street|street (?:address|name)|"
+    r"cell (?:phone )?numbers?|voter records?|"
+    r"where (?:the |this |that |my )?[\w-]+ (?:who|that) (?:[\w'-]+ ){1,4}(?:lives?|works?|takes|"
+    r"drops|goes|walks|jogs|trains|shops|parks|commutes?)\b|"
+    r"where (?:she|he|they) (?:\w+ )?(?:works?|takes|drops|goes|walks|jogs|trains|shops|"
+    r"commutes?)\b|"
+    r"who owns (?:the |this |that |a )?(?:car|plate|vehicle|house|home|phone|number|account)|"
+    r"(?:when|what time) (?:she|he|they) (?:is|are|gets?|leaves?) (?:home|alone|out)\b|"
     r"home ?towns?|parents'? names?|(?:her|his|their) (?:parents|family|kids|children)|"
     r"location data|gps (?:data|coordinates)|date of birth)"
+)
+_WHICH_PLACE = (  # "what school does her daughter go to"
+    r"\b(?:what|which) (?:school|gym|church|mosque|office|building|street|neighbou?rhood|city|"
+    r"town|hotel|route|apartment|floor|car)s? (?:does|do|did|is|are) (?:[\w'-]+ ){1,6}(?:go|"
+    r"attend|live|work|use|stay|drive|park|take)\b"
 )
 _SEEK = (
     r"\b(?:what(?:'s| is) (?:the )?|where does|tell me|give me|get me|find\w*|figur\w* out|"
     r"work\w* out|track\w* down|locat\w*|look\w* up|dig\w* up|uncover\w*|"
     r"reveal\w*|unmask\w*|de-?anonymi[sz]\w*|identif\w*|expos\w*|compil\w*|gather\w*|"
     r"collect\w*|post(?:s|ed|ing)?|publish\w*|leak\w*|scrap\w*|cross-referenc\w*|geolocat\w*|"
-    r"get|gets|share[sd]?|sharing|spread\w*|pull\w*|extract\w*|profile of)\b"
+    r"get|gets|share[sd]?|sharing|spread\w*|pull\w*|extract\w*|profile of|pin\w* down|"
+    r"pinpoint\w*|narrow\w* down|triangulat\w*|outputs?|returns?|prints?|reverse[- ]?look\w*|"
+    r"match\w*|list\w*)\b"
+)
+
+_REPEATED_CONTACT = (  # contact that goes on against the person's wishes
+    r"\b(?:call|text|messag|dm|email|e-mail|ping|tag|mention|contact|spam|comment|repl|writ|send|"
+    r"follow)\w*\b"
+    rf"{_S}{{0,60}}?(?:from (?:new|different|random|fake|burner|alt|multiple|other|throwaway|"
+    r"spoofed|sock ?puppet) (?:\w+ )?(?:accounts?|numbers?|profiles?|emails?|phones?|"
+    r"addresses|usernames?)|nonstop|non-stop|constantly|relentlessly|over and over|all night|"
+    r"in the middle of the night|at [1-5] ?(?:am|a\.m)|creat\w* (?:\w+ ){0,2}new (?:accounts?|"
+    r"profiles?|numbers?)|(?:after|each time|every time) (?:each|every|she|he|they)? ?blocks?|"
+    r"(?:even )?(?:after|though|if|when) "
+    r"(?:she|he|they) (?:has |have )?(?:blocked|blocks?|told|asked|said no|begged)|"
+    r"until (?:she|he|they) (?:quits?|leaves?|gives? in|breaks?|cries|answers?|repl(?:y|ies)|"
+    r"responds?|unblocks?|deletes?|moves?|snaps?))"
+)
+_FEAR_GOAL = (  # making a person afraid is the point
+    rf"\b(?:so (?:that )?|make |until )(?:she|he|they|you|her|him|them|{_NAMED})"
+    r"(?:'s| is| are|'re)? (?:\w+ ){0,2}(?:scared|afraid|terrified|frightened|unsafe|"
+    r"paranoid|nervous|regrets?)\b|\bpay (?:her|him|them|you) a (?:little )?visit\b|"
+    r"\bteach (?:her|him|them|you) a lesson\b|\bwhat(?:'s| is) coming to (?:her|him|them|you)\b|"
+    r"\bruin (?:her|his|their|your) (?:life|career|reputation|marriage)\b|"
+    r"\blook(?:ing)? over (?:her|his|their|your) shoulder\b|"
+    r"\bmake (?:her|his|their|your|(?:my |the |that |this )?[\w@-]+'s) (?:\w+ )?life "
+    r"(?:a )?(?:living )?(?:hell|miserable|unbearable)|\bwe know what (?:you|he|she|they) did\b|"
+    r"\b(?:we|i)(?:'re| are|'m| am) (?:always )?watching (?:you|him|her|them)\b|"
+    r"\b(?:nobody|no one) would (?:miss|care about|notice) (?:you|her|him|them)\b|"
+    r"\b(?:she|he|they|you) (?:should|had better|better) (?:be )?(?:careful|afraid|scared|worried|"
+    r"watch (?:her|his|their|your) step)|\bthink twice\b|\bshow(?:ing)? (?:her|his|their|your) "
+    r"face\b|\b(?:find|see|notice) (?:her|his|their|your) (?:\w+ )?(?:tires|car|windows?|house|"
+    r"pets?|dog|cat) (?:slashed|smashed|broken|burned|gone|missing|dead)|"
+    r"\bsomething (?:bad|terrible|awful) (?:might|could|will|would) happen|\baccidents happen\b|"
+    r"\bit would be a shame if|\b(?:i|we) know (?:where )?(?:her|his|your|their) (?:new )?(?:car|"
+    r"address|house|home|school|schedule|route|kids|children|family|wife|husband)\b|"
+    r"\b(?:so|until) (?:that )?(?:she|he|they)(?: \w+){0,3} (?:resigns?|quits?|cries|cry|"
+    r"breaks? down|gives? up|moves? (?:away|out)|drops? out|deletes? (?:her|his|their))|"
+    r"\bso (?:\w+ )?(?:uncomfortable|unwelcome|miserable|humiliated|ashamed|embarrassed) "
+    r"(?:that )?(?:she|he|they)\b|\b(?:make|making|makes) (?:her|him|them|[\w@-]+) (?:feel )?"
+    r"(?:so )?(?:uncomfortable|unwelcome|humiliated|worthless|ashamed)\b|"
+    r"\bsend\w* (?:\w+ ){0,4}(?:a )?(?:photo|picture|pic)s? of (?:her|his|their) (?:house|home|"
+    r"car|kids|children|front door|windows?|workplace)\b|"
+    r"\b(?:everyone|the world) would be better (?:off )?without (?:you|her|him|them)\b|"
+    r"\bso (?:that )?i can (?:wait (?:for (?:her|him|them) )?outside|follow (?:her|him|them)|"
+    r"confront (?:her|him|them)|corner (?:her|him|them)|surprise (?:her|him|them))"
+)
+_SECRECY = (  # an adult getting a child to keep something from the people who protect it
+    r"(?:convinc|persuad|get|make|teach|pressur|trick|manipulat|talk|chat|meet|messag|text|dm|"
+    r"contact|befriend)\w* (?:with )?(?:a |an |the |this |"
+    rf"my |our |your )?(?:\w+ ){{0,2}}{_MINOR}{_S}{{0,60}}?(?:secret (?:from|between)|"
+    r"(?:our|a) (?:little |special )?secret\b|without (?:their|his|her|the) (?:parents?|mom|"
+    r"dad|mum|family|guardians?)(?:'s?)? (?:knowing|finding out|noticing|seeing|knowledge)|"
+    r"keep (?:it|this|that|us|what happened) (?:a )?secret|"
+    r"(?:not|never) (?:to )?tell (?:anyone|your|his|her|their|mom|dad|mum)|keep quiet|"
+    r"touch(?:ing|ed|es)? (?:him|her|them|me|you|each other|between|down there|private)|"
+    r"meet (?:me|up|us)(?: \w+)? alone|alone with (?:me|him|an adult)|"
+    r"meet (?:me|up) (?:in person|offline|secretly|without))"
+)
+_ROMANCE = (
+    r"(?:romanc\w*|romantic|dat(?:e|es|ed|ing)|kiss\w*|relationship|in love|girlfriend|"
+    r"boyfriend|marr\w*|love (?:letters?|notes?|poems?)|crush\w*)\b"
+)
+_ADULT = (  # an adult, said outright
+    r"\b(?:grown(?:[- ]up)?|adult|older|middle-aged|(?:[2-9]\d)[- ]?(?:year|yr)s?[- ]?old) "
+    r"(?:man|woman|men|women|guy|male|female|teacher|coach|neighbou?r|stranger)\b|\badults?\b"
+)
+
+# --- words that can name a protected group (the hate rules run only where one occurs) ----------
+_GROUP_WORDS = frozenset((
+    "women", "woman", "female", "females", "girl", "girls", "men", "male", "males", "jew", "jews",
+    "gay", "gays", "queer", "trans", "transgender", "deaf", "blind", "black", "white", "brown",
+    "older", "old", "native", "foreign", "foreigners", "roma", "turk", "turks", "turkish",
+    "polish", "iran", "iranian", "iranians", "iraq", "iraqi", "iraqis", "cuba", "cuban", "cubans",
+    "india", "china", "japan", "japanese", "lgbt", "lgbtq", "hbcu", "hbcus", "race", "gender",
+    "sex", "orientation", "birthplace", "interracial", "mothers", "mother", "moms", "mums",
+    "young", "younger", "accent", "accents", "spanish", "hindi", "urdu", "mandarin", "hebrew",
+    "mohammed", "muhammad", "mohamed", "ahmed", "fatima", "aisha", "jamal", "deshawn", "tyrone",
+    "lakisha", "jose", "juan", "nguyen", "singh", "patel", "cohen", "goldberg", "levy", "kurd",
+    "kurds", "kurdish", "sikh", "sikhs", "hindu", "hindus", "asia", "skin", "countries",
+))
+_GROUP_STEMS = (
+    "immigr", "migrant", "refugee", "muslim", "islam", "christian", "catholic", "buddhis",
+    "mormon", "atheist", "hispanic", "latin", "homosex", "lesbian", "bisexual", "disab",
+    "autis", "pregnan", "indigen", "aborig", "nationalit", "religio", "ethnic", "neurodiv",
+    "wheelchair", "headscar", "synagog", "gurdwara", "hijab", "turban", "yarmulke", "kippah",
+    "niqab", "burqa", "mosque", "temple", "church", "boomer", "elderly", "gyps", "nigeria",
+    "pakistan", "somali", "syria", "afghan", "palestin", "haiti", "filipin", "vietnam", "korea",
+    "romania", "ukrain", "russia", "israel", "leban", "yemen", "albania", "jamaica", "colombia",
+    "venezuel", "guatemal", "hondur", "brazil", "egypt", "morocc", "algeria", "ethiop",
+    "eritre", "sudan", "ghana", "bangla", "kenya", "nepal", "lanka", "libya", "mexic", "chines",
+    "indian", "africa", "arab", "asian", "jewish", "citizen", "marital", "sexual", "arabic",
+    "foreign",
+)
+_GROUP_PHRASES = (
+    "over 4", "over 5", "over 6", "older than", "age >", "age>", "age over", "age above",
+    "born in", "middle east", "same-sex", "student union", "native lang", "mother tongue",
+    "browser lang", "first lang", "because they", "because she", "because he", "since they",
+    "since she", "since he", "sounding", "country_of", "country of origin", "country of birth",
+    "broken english", "english as a second", "under 3", "under 4", "younger than",
 )
