@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from typing import Any, Literal
 
@@ -152,6 +153,7 @@ def extract_code(text: str) -> tuple[str | None, str | None]:
     return code, _syntax_error(code)
 
 
+@functools.lru_cache(maxsize=512)  # a cache hit or a replay parses the same answer again
 def _syntax_error(code: str) -> str | None:
     try:
         ast.parse(code)
