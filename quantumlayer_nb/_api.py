@@ -102,7 +102,9 @@ def _prepare(
     )
     if project is not None:
         _apply_project(call, project)
-    if direct:
+    # In replay the store answers or nothing does: no key is needed, and no model's window.
+    replaying = settings.cache.mode == "replay"
+    if direct and not replaying:
         check_credentials(plan.candidates[0].target)
     try:
         # Secrets are redacted (or refused) before anything is hashed, stored or sent.
@@ -114,7 +116,7 @@ def _prepare(
         fail(call, exc)
         raise
     call.messages = [{"role": "system", "content": system_text}, {"role": "user", "content": user}]
-    if direct:
+    if direct and not replaying:
         check_context_window(call.target, call.messages)
     model_key = call.target.deployment.model if direct else plan.requested
     request = {"model": model_key, "messages": call.messages, **params}

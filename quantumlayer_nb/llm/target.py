@@ -49,9 +49,25 @@ class Target:
 _provider_cache: dict[str, str | None] = {}
 
 
+# Providers litellm names by the prefix of a model id: placed here without importing litellm
+# (seconds), so that resolving "openai/gpt-4o-mini" in a replayed run loads nothing. Any other
+# name is litellm's to place.
+_PREFIXES = frozenset({
+    "openai", "azure", "azure_ai", "anthropic", "ollama", "ollama_chat", "gemini", "vertex_ai",
+    "bedrock", "groq", "mistral", "together_ai", "deepseek", "openrouter", "cohere",
+    "huggingface", "fireworks_ai", "xai", "perplexity", "hosted_vllm", "vllm", "lm_studio",
+    "databricks", "watsonx", "cerebras", "sambanova", "nvidia_nim", "deepinfra", "replicate",
+    "cloudflare", "sagemaker", "github", "llamafile", "openai_like", "custom_openai",
+})
+
+
 def _provider(model: str) -> str | None:
     if model in _provider_cache:
         return _provider_cache[model]
+    prefix, slash, rest = model.partition("/")
+    if slash and rest.strip() and prefix in _PREFIXES:
+        _provider_cache[model] = prefix
+        return prefix
     litellm = litellm_module()
     try:
         provider: str | None = litellm.get_llm_provider(model)[1]
