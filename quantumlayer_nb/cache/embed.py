@@ -33,13 +33,19 @@ class Embedder(Protocol):
         ...
 
 
+RECENT = 1024
+"""Requests remembered between their lookup and their store (a batch has up to its
+concurrency in flight between the two)."""
+
+
 class WordLlamaEmbedder:
     """The default embedder: WordLlama (256 dimensions), loaded lazily and thread-safely."""
 
     def __init__(self) -> None:
         self._model: Any = None
         self._lock = threading.Lock()
-        # A request is embedded at lookup and again at store: remember the last few.
+        # A request is embedded at lookup and again at store: remember the last requests,
+        # as many as a batch keeps in flight between the two.
         self._recent: dict[str, Any] = {}
 
     def _load(self) -> Any:
@@ -63,7 +69,7 @@ class WordLlamaEmbedder:
         vectors = model.embed(list(texts), norm=True)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(texts) == 1:
-            if len(self._recent) >= 64:
+            if len(self._recent) >= RECENT:
                 self._recent.pop(next(iter(self._recent)), None)
             vectors.setflags(write=False)
             self._recent[texts[0]] = vectors

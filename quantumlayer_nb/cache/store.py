@@ -39,7 +39,7 @@ from quantumlayer_nb.cache._segments import (
     read_new_entries,
     seal,
 )
-from quantumlayer_nb.cache.embed import Embedder, default_embedder
+from quantumlayer_nb.cache.embed import RECENT, Embedder, default_embedder
 from quantumlayer_nb.cache.index import VectorIndex
 from quantumlayer_nb.cache.models import CacheConfig, CacheMode
 from quantumlayer_nb.errors import ReplayMiss
@@ -95,7 +95,7 @@ class ResponseCache:
         facts = describe(model=model, messages=messages, params=params, scope=scope)
         group = semantic_group(facts.group, facts.last_user) if facts.last_user else None
         self._described[memo] = (facts, group)
-        if len(self._described) > 64:
+        if len(self._described) > RECENT:
             self._described.popitem(last=False)
         return facts, group
 
