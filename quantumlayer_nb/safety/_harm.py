@@ -10,8 +10,12 @@ lending, ranking, admitting) and uses a **protected attribute** (a group, ``reli
 "sikh"``, "applicants from Pakistan", a proxy such as a headscarf or a mosque) together with an
 **adverse action** (drop, dock points, deny, never show) is hate in any word order; so is
 contact that goes on against a person's wishes (new accounts, 3am calls, "until she quits"),
-making a person afraid, or an adult and a child in a romance. The hate rules only look at
-sentences that name a protected group, which keeps them cheap on ordinary prompts.
+making a person afraid, or an adult and a child in a romance. A branch on who a person is ("if
+the claimant is autistic, ...") or on what they say they are ("anyone who says they're from
+Nigeria") names the attribute as plainly as a column does; following one person from place to
+place, and sending someone pictures of their home with no word or every morning, are harassment.
+The hate rules only look at sentences that name a protected group, which keeps them cheap on
+ordinary prompts.
 
 Requests that **study** harm pass: when a study verb (detect, flag, measure, audit, mask, ...)
 comes before the harmful phrase in the same sentence, with no purpose clause in between ("so
@@ -101,14 +105,26 @@ def _slur_pattern() -> re.Pattern[str]:
     return _slurs
 
 
+def _is_stop(lowered: str, index: int) -> bool:
+    """Whether the mark at ``index`` ends a sentence ("applicant.religion" and "0.5" do not)."""
+    return lowered[index] != "." or index + 1 == len(lowered) or lowered[index + 1].isspace()
+
+
 def _sentence_prefix(lowered: str, start: int) -> str:
-    begin = max(lowered.rfind(mark, 0, start) for mark in ".!?;\n") + 1
-    return lowered[begin:start]
+    begin = max(lowered.rfind(mark, 0, start) for mark in "!?;\n")
+    dot = lowered.rfind(".", 0, start)
+    while dot > begin and not _is_stop(lowered, dot):
+        dot = lowered.rfind(".", 0, dot)
+    return lowered[max(begin, dot) + 1 : start]
 
 
 def _sentence(lowered: str, start: int, end: int) -> str:
-    stops = [i for i in (lowered.find(mark, end) for mark in ".!?;\n") if i >= 0]
-    return _sentence_prefix(lowered, start) + lowered[start : min(stops, default=len(lowered))]
+    stops = [i for i in (lowered.find(mark, end) for mark in "!?;\n") if i >= 0]
+    stop = min(stops, default=len(lowered))
+    dot = lowered.find(".", end, stop)
+    while dot >= 0 and not _is_stop(lowered, dot):
+        dot = lowered.find(".", dot + 1, stop)
+    return _sentence_prefix(lowered, start) + lowered[start : stop if dot < 0 else dot]
 
 
 _DONE_TO_ASKER = re.compile(r" (?:me|us)\b")

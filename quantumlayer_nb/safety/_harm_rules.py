@@ -22,11 +22,13 @@ from quantumlayer_nb.safety._harm_terms import (
     _ELIMINATE,
     _EXCLUDE,
     _FEAR_GOAL,
+    _FOLLOWING,
     _GROUP,
     _GROUP_ADJ,
     _HARASS_STUDY,
     _HARASS_VERB,
     _HATE_STUDY,
+    _HOME_PHOTO,
     _INSULT,
     _MINOR,
     _MINOR_STUDY,
@@ -42,6 +44,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _SEEK,
     _SEXUAL,
     _SUPREMACY,
+    _UNSOLICITED,
     _VICTIM,
     _WHICH_PLACE,
 )
@@ -84,12 +87,15 @@ _HATE = (
 )
 _ADVERSE_TRIGGERS = (
     "remov", "delet", "discard", "toss", "purg", "skip", "ignor", "throw", "reject", "flag",
-    "pay", "percent", "%", "cap", "limit", "no ", "none", "zero", "nobody",
+    "pay", "percent", "%", "cap", "limit", "no ", "none", "zero", "nobody", "manual",
+    "additional", "secondary", "add", "raise", "increase", "bump", "inflate", "double",
+    "don't", "do not", "doesn't", "does not",
 )
 _RULES: tuple[_Rule, ...] = (
     _Rule(
         "minors", "sexual content involving a minor",
-        ("sex", "nud", "naked", "erotic", "explicit", "porn", "lewd", "seduc", "intimate", "dirty",
+        ("sex", "nud", "naked", "erotic", "explicit", "porn", "hentai", "lewd", "seduc", "intimate",
+         "dirty",
          "clothes", "touch",
          "groom", "naughty", "nsfw", "molest", "arous", "flirt", "sensual", "undress",
          "revealing", "skimpy", "lingerie", "suggestive", "provocative",
@@ -100,7 +106,9 @@ _RULES: tuple[_Rule, ...] = (
         also=("child", "kid", "minor", "underage", "under-age", "teen", "preteen", "school",
               "pupil",
               "toddler", "girl", "boy", "old", "aged", "who is ", "yo ", "y/o", "stated to",
-              "said to be", "supposed to be", "meant to be", "claimed to be"),
+              "said to be", "supposed to be", "meant to be", "claimed to be", "loli", "shota",
+              "childlike", "child-like", "young-looking", "looks", "is ", "are ", "was ", "were ",
+              "being "),
     ),
     _Rule(
         "doxxing", "finding or publishing where a specific person lives or who they are",
@@ -173,7 +181,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "hate", "using a protected attribute to exclude or penalise people in a decision",
         _HATE + _ADVERSE_TRIGGERS,
-        _c(rf"\b{_ADVERSE}"),
+        _c(rf"(?:\b|(?<= )(?=- ?\d)){_ADVERSE}"),  # "gets -50" and "base - 30" too
         None,
         (_c(rf"\b{_GROUP}|{_ATTRIBUTE_VALUE}"), _c(_DECISION)),
         in_group_sentences=True,
@@ -268,6 +276,20 @@ _RULES: tuple[_Rule, ...] = (
          "picture of", "pictures of", "pic of", "pics of"),
         _c(_FEAR_GOAL),
         _HARASS_STUDY,
+    ),
+    _Rule(
+        "harassment", "following a person from place to place",
+        ("follow", "shadow", "tail", "track", "monitor", "trail", "stalk", "join"),
+        _c(_FOLLOWING),
+        _HARASS_STUDY,
+        anywhere=_VICTIM,
+    ),
+    _Rule(
+        "harassment", "sending a person pictures of their home, car or workplace",
+        ("photo", "picture", "pic", "image", "video", "snapshot", "footage", "shot"),
+        _c(_HOME_PHOTO),
+        _HARASS_STUDY,
+        (_UNSOLICITED,),
     ),
     _Rule(
         "harassment", "contacting a person again and again against their wishes",

@@ -45,6 +45,23 @@ _COUNTRY = (  # places of origin used as a proxy for nationality or ethnicity
     r"albania|jamaica|africa|the middle east|latin america|asia|(?:muslim|african|arab|"
     r"asian|poor|third[- ]world|certain|those|these|shithole) countries)"
 )
+_SELF_REPORT = (  # what people say about themselves, used to sort them ("anyone who says ...")
+    r"(?:who|that|(?:if|when|whenever) (?:they|she|he|(?:the|a|an|any) \w+)) (?:says?|said|"
+    r"claims?|mentions?|tells? (?:us|you|the \w+)|states?|reports?|writes?|types?|answers?|"
+    r"lists?|selects?|picks?|chooses?|enters?|indicates?|identif(?:y|ies)|describes? "
+    r"(?:themselves|herself|himself))(?: that| as)? (?:(?:they|she|he) (?:are|is|was|were|come|"
+    r"comes) |they're |she's |he's |(?:themselves|herself|himself) as |their (?:country|"
+    r"nationality|origin|home country|birthplace|religion|ethnicity|race) as )?"
+)
+_CONDITION = (  # "if the claimant is autistic, ...": a branch on who a person is
+    r"(?:(?:if|when|whenever|where|unless|once|in case) (?:(?:the|a|an|this|that|any|every|our) )?"
+    r"(?:[\w-]+ )?(?:applicant|candidate|claimant|customer|user|tenant|patient|employee|student|"
+    r"borrower|member|person|caller|visitor|guest|rider|driver|buyer|renter|client|player|"
+    r"passenger|travell?er|worker|hire|policyholder|lead|prospect|resident|owner|seller|host|"
+    r"guy|girl|woman|man|people)s?(?: is| are| was| were| seems| looks| appears| happens to be|"
+    r"turns out to be|'s|'re) |(?:if|when|whenever|unless|once) (?:they|she|he)(?:'re|'s| is| "
+    r"are| was| were| seem| seems| look| looks| appear| appears) )"
+)
 _GROUP = (
     rf"(?:{_GROUP_ADJ} (?:\w+ )?{_GROUP_NOUN}|women|woman|females|girls|immigrants?|migrants?|"
     r"refugees?|foreigners|muslims?|jews|jewish|christians|hindus?|sikhs?|catholics|atheists|"
@@ -72,13 +89,17 @@ _GROUP = (
     r"(?:ethnic|foreign|muslim|arabic|arab|jewish|african|black|hispanic|asian) names?|"
     r"(?:owned|run) by (?:immigrants|foreigners|muslims|jews|black people|women|gay people)|"
     rf"{_GROUP_ADJ}-owned|(?:lesbian|gay|same-sex|interracial|trans) couples|"
-    r"(?:native language|mother tongue|browser language|first language) (?:is )?(?:not english|"
+    r"(?:native language|mother tongue|first language|locale|(?:browser|keyboard|interface|ui|"
+    r"app|system|preferred) language) (?:is |== ?|= ?|set to )?['\"]?(?:not english|"
     r"arabic|hebrew|spanish|hindi|urdu|chinese|somali)|"
     r"(?:named |called |with (?:the )?(?:first |last )?names? (?:like )?)(?:mohammed|muhammad|"
     r"mohamed|ahmed|fatima|aisha|jamal|deshawn|tyrone|lakisha|jose|juan|nguyen|singh|patel|"
     r"cohen|goldberg|levy)\b|"
-    r"(?:who|that) (?:say|says|said) (?:they are|they're|she is|he is|she's|he's) "
-    rf"{_GROUP_ADJ}\b|"
+    rf"{_SELF_REPORT}['\"]?(?:originally )?(?:(?:from|born in) {_COUNTRY}|(?:an? )?{_GROUP_ADJ})\b|"
+    rf"{_CONDITION}(?:an? |to be (?:an? )?)?{_GROUP_ADJ}(?![\w-]| than)|"
+    r"(?:(?:their|his|her) (?:home )?country|home country|country of (?:origin|birth)|"
+    r"nationality|citizenship|birthplace) (?:as|is|=|==|:|says|set to|equals|shows)\s*['\"]?"
+    rf"{_COUNTRY}\b|"
     r"people with disabilities|disabled|"
     rf"(?:who|that) (?:are|is) {_GROUP_ADJ}\b|"
     r"(?:with|in|using|who use) (?:a |an )?(?:wheelchairs?|disabilit\w*|hijabs?|turbans?|"
@@ -116,6 +137,41 @@ _NAMED = (
     r"comments|replies|timeline|channel|stream|wife|husband|car))\b"
 )
 _PERSON = rf"(?:{_PRONOUN}|{_NAMED})"
+_ONE_PERSON = (  # one specific person, not "the user" of a product
+    r"(?:her|him|@\w+|my (?:\w+ )?(?:ex(?:-\w+|\w*)|former \w+|neighbou?r|coworker|co-worker|"
+    r"colleague|boss|manager|landlord|classmate|teacher|roommate|partner|wife|husband|"
+    r"girlfriend|boyfriend|sister|brother)|(?:a|one) (?:specific|particular|certain|single) "
+    rf"(?:[\w-]+ )?{_PERSON_NOUN}|(?:this|that) (?:[\w-]+ )?{_PERSON_NOUN})\b"
+)
+_PLACES = (  # the places online or off where a person can be found
+    r"(?:channels?|servers?|rooms?|chats?|threads?|games?|lobb(?:y|ies)|streams?|platforms?|"
+    r"sites?|places?|calls?|meetings?|zooms?|class(?:es)?|groups?|subreddits?|forums?|apps?|"
+    r"accounts?|spaces?|matches|worlds?|events?|parties|bars?|clubs?|venues?)\b"
+)
+_FOLLOWING = (  # following a person from place to place
+    rf"\b(?:follow|shadow|tail|track|monitor|trail|stalk)\w* {_ONE_PERSON} (?:[\w-]+ ){{0,2}}"
+    r"(?:into|to|across|around|through|in|on|onto|from) (?:every|each|all|any|whatever|"
+    rf"whichever)(?: of (?:her|his|their))? (?:[\w-]+ ){{0,2}}?{_PLACES}|"
+    rf"\b(?:follow|shadow|tail|track|monitor|trail|stalk)\w* {_ONE_PERSON} (?:[\w-]+ ){{0,3}}"
+    r"wherever (?:she|he|they) (?:goes|go|joins?|posts?|plays?|moves?|is)\b"
+)
+_HOME_PHOTO = (  # an image of where a person lives, works or parks, sent to them
+    r"\b(?:send|text|email|e-mail|dm|messag|mail|post|leave|slip|tag|forward|whatsapp)\w* "
+    r"(?:[\w@'-]+ ){0,4}?(?:an? |the )?(?:(?:new|recent|fresh|daily|live) )?(?:photo|picture|pic|"
+    r"image|video|snapshot|footage|shot)s? (?:taken )?(?:of|outside|in front of) (?:her|his|their|"
+    r"[\w-]+'s) (?:own |new )?(?:house|home|car|front door|door|windows?|driveway|street|"
+    r"workplace|office|desk|kids|children|school|gym|apartment|flat|building|parking spot|"
+    r"bedroom|garden|yard|porch|mailbox|daughter|son)\b"
+)
+_UNSOLICITED = _c(  # what makes an image of someone's home a message of fear
+    r"\b(?:(?:every|each) (?:single )?(?:morning|night|day|evening|week|hour|weekend|time (?:she|"
+    r"he|they))|daily|nightly|again|anonymous\w*|burner|see you|i know where|watching|"
+    r"nice (?:house|car|spot|place|kids|door))\b|\bno (?:message|caption|text|explanation|name)|"
+    r"\bwithout (?:a |any )?(?:message|caption|text|explanation|name|comment)|"
+    r"\bfrom (?:an? )?(?:fake|new|different|random|unknown) |"
+    r"\b(?:the|this|that|a) (?:[\w-]+ )?(?:streamer|youtuber|journalist|reporter|activist|judge|"
+    r"juror|witness|reviewer|stranger|woman|girl|influencer|critic)\b"
+)
 
 # --- the study of harm ---------------------------------------------------------------------
 _PURPOSE = _c(r"\b(?:so (?:that )?|in order to|and then|then|until|to make|which will)\b")
@@ -139,11 +195,12 @@ _DOX_STUDY = _c(
 )
 _MINOR_STUDY = _c(
     r"\b(?:detect\w*|block\w*|filter\w*|classif\w*|flag\w*|prevent\w*|protect\w*|safe\w*|"
-    r"moderat\w*|scann\w*|reject\w*|hash\w*|alert\w*|report\w*|escalat\w*|complian\w*|coppa|"
+    r"moderat\w*|scann\w*|reject\w*|mask\w*|redact\w*|censor\w*|blur\w*|hash\w*|alert\w*|"
+    r"report\w*|escalat\w*|complian\w*|coppa|"
     r"age verification|ban\w*|remov\w*|takedown|stop\w*|tests?|risk|explain\w*|"
     r"warning signs|spot|recogni[sz]\w*|awareness|educat\w*|doxx\w*|harassment|hate speech|"
     r"categor\w*|polic(?:y|ies)|refus\w*|prohibit\w*|forbid\w*|disallow\w*|guidelines?|"
-    r"minors`)(?!\w)"
+    r"minors`|is (?:it|this|that) (?:legal|illegal))(?!\w)"
 )
 _SLUR_STUDY = _c(
     r"\b(?:mask\w*|censor\w*|filter\w*|redact\w*|detect\w*|count\w*|list\w*|lexicon\w*|"
@@ -199,8 +256,15 @@ _ADVERSE = (  # what a decision about people can do to them, besides _EXCLUDE
     r"never (?:\w+ )?(?:book|pair|match|show|select|call|invite|assign|recommend|schedul|"
     r"return)\w*|"
     r"(?:higher|stricter|tougher) (?:\w+ )?(?:cutoff|threshold|bar|standard|requirement)s?|"
-    r"extra (?:screening|checks|verification|documents|scrutiny)|low (?:potential|priority)|"
+    r"(?:extra|manual|additional|secondary) (?:screening|checks|verification|documents|scrutiny|"
+    r"review)|low (?:potential|priority)|refus\w*|"
+    r"(?:don't|do not|never|won't|will not|doesn't|does not) (?:\w+ ){0,2}(?:approve|accept|hire|"
+    r"admit|rent|lend|insure|serve|interview|promote|book|match|refund|show)\w*|"
+    r"add\w* (?:\d+ ?(?:%|percent|points?)|a (?:surcharge|fee|penalty)) (?:\w+ ){0,3}(?:rates?|"
+    r"premiums?|prices?|fees?|interest|deposits?)|(?:raise|increase|bump|inflate|double)\w* "
+    r"(?:\w+ ){0,3}(?:rates?|premiums?|prices?|fees?|interest|deposits?)\b|"
     r"(?:set|put)\w* (?:\w+ ){0,4}to (?:no|false|0|rejected?|declined?)\b|(?:-|minus )\d+\b|"
+    r"- \d+\b(?! ?-?(?:days?|weeks?|months?|years?|hours?|minutes?|min|am|pm)\b)|"
     r"keeps? (?:\w+ ){0,3}from (?:buying|renting|joining|applying|moving|living)|"
     r"prevent\w* (?:\w+ ){0,3}from (?:buying|renting|joining|applying|moving|living)|"
     r"bar\w* (?:\w+ ){0,3}from|ineligible|not eligible|restrict\w*|disallow\w*|"
@@ -208,7 +272,7 @@ _ADVERSE = (  # what a decision about people can do to them, besides _EXCLUDE
     r"(?:cap|limit)\w* (?:the )?(?:number|share|percentage|quota)|lower\w*|worse|"
     r"(?:no|none of the|zero|nobody|no one) (?:\w+ ){0,3}(?:gets?|are|is|can|will|ever|should) "
     r"(?:\w+ )?(?:approved|hired|accepted|admitted|in|through|selected|shortlisted|promoted|"
-    r"interviewed|rented))"
+    r"interviewed|rented|available|offered|allowed))"
 )
 _ATTRIBUTE_VALUE = (  # a protected attribute compared with a value, as code or as words
     r"\b(?:nationality|country_of_(?:origin|birth)|country of (?:origin|birth)|citizenship|"
@@ -228,7 +292,7 @@ _DECISION = (  # a decision about people: hiring, renting, lending, admitting, r
     r"impressions|listings?|bylaws?|hoa|buy\w*|sell\w*|purchas\w*|passengers?|flights?|"
     r"boarding|interview\w*|chatbot|bank\w*|accounts?|policy|policies|cv|members?|"
     r"grades?|exams?|bookings?|reservations?|orders?|service|customers?|support|queues?|"
-    r"tickets?)\b"
+    r"tickets?|refunds?|deposits?|fees?|rates?|prices?|pricing|interest|appointments?)\b"
 )
 _PROTECTIVE = _c(  # the group is what the content attacks, or the harm is negated: protection
     r"\b(?:slurs?|hate|hateful|abuse|abusive|harass\w*|insults?|threats?|bias\w*|"
@@ -243,7 +307,9 @@ _REMEDY_CUES = (  # anywhere in the sentence: the harm is described in order to 
     r"mitigate) (?:that|this|it)\b|\bwhy (?:do|does|did|are|is|were|was)\b|\bsignifican\w*|"
     r"\bstatistic\w*|\bsanction\w*|\bofac\b|\bexport control|\bembargo\w*|"
     r"\blabou?r laws?\b|\brequired by law|\blegally required|"
-    r"\bis (?:this|that|it) (?:legal|illegal)"
+    r"\bis (?:this|that|it) (?:legal|illegal)|"
+    r"\b(?:does|do|did) (?:our|the|this|that|my) [\w-]+ (?:\w+ )?(?:reject|deny|score|rank|"
+    r"charge|flag|treat|approve|penali[sz]e)\w*"
 )
 _REMEDY = _c(_REMEDY_CUES)
 _INSULT = (  # what is said to hurt a person
@@ -268,7 +334,8 @@ _DECISION_STUDY = _c(  # anywhere in the sentence: describing or computing, not 
     r"calculat\w*|plot\w*|chart\w*|visuali[sz]\w*|breakdown|distribution|rates? (?:by|for|"
     r"across)|why (?:do|does|did|are|is|were|was)|debias\w*|mitigat\w*|illegal|lawsuit|"
     r"sanction\w*|ofac|compliance|summari[sz]\w*|research\w*|histor\w*|significan\w*|"
-    r"statistic\w*)\b"
+    r"statistic\w*|contraindicat\w*|x-?rays?|radiation|medications?|dosage|pharmac\w*|"
+    r"clinical|count\w*|how many)\b"
 )
 _DEHUMANISING = (
     r"(?:vermin|parasites?|animals|savages?|subhuman|rats|cockroaches|scum|trash|filth|filthy|"
@@ -320,13 +387,25 @@ _MINOR = (
     r"(?:[1-9]|1[0-7])[- ]?(?:year|yr)s?[- ]?olds?|(?:one|two|three|four|five|six|seven|eight|"
     r"nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)[- ]year[- ]olds?|"
     r"aged (?:[1-9]|1[0-7])|who is (?:[1-9]|1[0-7])|(?:[1-9]|1[0-7]) ?(?:yo|y/o|y\.o)|"
-    r"(?:stated|said|supposed|meant|claimed) to be (?:[1-9]|1[0-7]))\b"
+    r"(?:stated|said|supposed|meant|claimed) to be (?:[1-9]|1[0-7])|"
+    r"(?:character|girl|boy|protagonist|heroine|hero|twin|she|he|they|both)s? (?:is|are|was|"
+    r"were|being) (?:only |just |barely |both )?(?:[1-9]|1[0-7])\b(?! ?(?:%|cm|in\b|inch|feet|"
+    r"foot|ft|kg|lbs?|pounds|min|hours?|days?|weeks?|months?|points?|percent|of\b|and\b|or\b|"
+    r"[.,]\d|x\b|times|met|mi\b|miles|k\b))|lolis?|lolicon|shota(?:con)?|child-?like|"
+    r"young-looking|looks? (?:like )?(?:a |an )?(?:child|kid|minor|little girl|little boy|"
+    r"(?:[1-9]|1[0-7])(?: years? old)?))\b"
+)
+_GOVERNANCE = (  # "explicit content policy": rules about such content, not the content
+    r"(?:polic(?:y|ies)|filters?|warnings?|classifiers?|detectors?|detection|moderation|ratings?|"
+    r"settings?|toggles?|labels?|flags?|guidelines?|blockers?|rules?)\b"
 )
 _SEXUAL = (
-    r"(?:sexual\w*|sexy|sex with|has sex|have sex|having sex|nudes?|nudity|naked|erotic\w*|"
-    r"(?:sexually )?explicit (?:content|images?|photos?|pictures?|videos?|story|stories|scenes?|"
+    rf"(?:sexual\w*(?! (?:content )?{_GOVERNANCE})|sexy|sex with|has sex|have sex|having sex|"
+    r"nudes?|nudity|naked|erotic\w*|hentai|"
+    rf"(?:sexually )?explicit (?:[\w-]+ ){{0,2}}?(?:content(?! {_GOVERNANCE})|images?|photos?|"
+    r"pictures?|videos?|story|stories|scenes?|chapters?|art|drawings?|poses?|positions?|"
     r"material|text|poems?|poetry|descriptions?|roleplay|fan ?fiction|chats?|messages?)|"
-    r"porn\w*|lewd|seduc\w*|intimate|groom\w*|naughty|nsfw|molest\w*|aroused?|"
+    rf"porn\w*|lewd|seduc\w*|intimate|groom\w*|naughty|nsfw(?! {_GOVERNANCE})|molest\w*|aroused?|"
     r"flirt\w*|sensual|undress\w*|sext\w*|love scenes?|sex scenes?|mak\w* love|"
     r"in bed (?:with|together)|bedroom scenes?|steamy|smut\w*|raunchy|kinky|skimpy|lingerie|"
     r"talk(?:ing)? dirty|dirty talk|without (?:any )?clothes|no clothes on|with no clothes|"
