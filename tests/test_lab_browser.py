@@ -166,7 +166,7 @@ def test_lab_inserts_generated_cell_and_progress_widget_moves(lab: str) -> None:
             # The lab extension inserts the generated cell (with its provenance in the cell
             # metadata, and a badge) instead of the kernel's set_next_input.
             inserted = page.locator(".jp-Cell.qlayer-generated .cm-content")
-            inserted.first.wait_for(timeout=30_000)
+            inserted.first.wait_for(timeout=60_000)
             assert "def solution" in inserted.first.inner_text()
             assert "# qlayer: call" not in inserted.first.inner_text()
 
