@@ -6,7 +6,9 @@ network. It is loaded once per process, on the first semantic lookup or store.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -46,7 +48,7 @@ class WordLlamaEmbedder:
         self._lock = threading.Lock()
         # A request is embedded at lookup and again at store: remember the last requests,
         # as many as a batch keeps in flight between the two.
-        self._recent: dict[str, Any] = {}
+        self._recent: OrderedDict[str, Any] = OrderedDict()
 
     def _load(self) -> Any:
         with self._lock:
@@ -70,7 +72,8 @@ class WordLlamaEmbedder:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(texts) == 1:
             if len(self._recent) >= RECENT:
-                self._recent.pop(next(iter(self._recent)), None)
+                with contextlib.suppress(KeyError):  # another thread may have popped it
+                    self._recent.popitem(last=False)
             vectors.setflags(write=False)
             self._recent[texts[0]] = vectors
         return vectors
