@@ -47,10 +47,12 @@ def no_unread_logging(litellm: ModuleType) -> Iterator[None]:
     callback configured that work is read by nobody, and it competes with the caller for the
     interpreter (about a millisecond per call; more in a batch). The ledger, the cost and the
     usage come from the response itself, not from that handler. When the user has configured
-    any litellm callback, or litellm no longer offers the switch, nothing changes.
+    any litellm callback or ``litellm.max_budget``, or litellm no longer offers the switch,
+    nothing changes.
     """
     flag = _internal_call_flag()
-    if flag is None or any(getattr(litellm, name, None) for name in _CALLBACK_LISTS):
+    if (flag is None or any(getattr(litellm, name, None) for name in _CALLBACK_LISTS)
+            or getattr(litellm, "max_budget", 0)):  # litellm's own budget counts in that logging
         yield
         return
     token = flag.set(True)
