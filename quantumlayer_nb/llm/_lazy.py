@@ -52,7 +52,7 @@ def no_unread_logging(litellm: ModuleType) -> Iterator[None]:
     """
     flag = _internal_call_flag()
     if (flag is None or any(getattr(litellm, name, None) for name in _CALLBACK_LISTS)
-            or getattr(litellm, "max_budget", 0)):  # litellm's own budget counts in that logging
+            or bool(getattr(litellm, "max_budget", None))):  # its budget is counted there
         yield
         return
     token = flag.set(True)
