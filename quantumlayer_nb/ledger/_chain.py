@@ -192,13 +192,9 @@ def writer_alive(segment: str) -> bool | None:
         return None
     if pid == os.getpid():  # this process: alive only while a Ledger here still writes it
         return segment in OPEN_SEGMENTS
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from quantumlayer_nb.jobs import pid_alive
+
+    return pid_alive(pid)
 
 
 def host_name() -> str:

@@ -9,13 +9,13 @@ does, through :func:`litellm_module`, or :func:`preload_in_background` starts it
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from types import ModuleType
-from typing import Any
 
 __all__ = ["litellm_module", "no_unread_logging", "preload_in_background"]
 
@@ -62,20 +62,14 @@ def no_unread_logging(litellm: ModuleType) -> Iterator[None]:
         flag.reset(token)
 
 
-_flag: Any = None
-
-
-def _internal_call_flag() -> Any:
+@functools.cache
+def _internal_call_flag() -> ContextVar[bool] | None:
     """litellm's "nested call, logged by its parent" switch, or None where it is absent."""
-    global _flag
-    if _flag is None:
-        try:
-            from litellm._internal_context import is_internal_call
-        except ImportError:
-            _flag = False
-        else:
-            _flag = is_internal_call if isinstance(is_internal_call, ContextVar) else False
-    return _flag or None
+    try:
+        from litellm._internal_context import is_internal_call
+    except ImportError:
+        return None
+    return is_internal_call if isinstance(is_internal_call, ContextVar) else None
 
 
 def _import() -> ModuleType:
