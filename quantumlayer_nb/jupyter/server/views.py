@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from quantumlayer_nb.eval.passk import pass_at_k
 from quantumlayer_nb.jupyter.server.readers import CallRow, DeploymentWindow, LedgerReader
 
 __all__ = ["PARAMETERS", "BadParameter", "Param", "calls_view", "evaluations_view",
@@ -349,16 +350,6 @@ def models_view(reader: LedgerReader, window_s: float, configured: Mapping[str, 
     return {"models": found, "window_s": window_s}
 
 
-def _pass_at_k(n: int, c: int, k: int) -> float:
-    """The unbiased pass@k of the HumanEval paper (as quantumlayer_nb.eval.passk)."""
-    if n - c < k:
-        return 1.0
-    product = 1.0
-    for i in range(n - c + 1, n + 1):
-        product *= 1.0 - k / i
-    return 1.0 - product
-
-
 def evaluations_view(reader: LedgerReader, limit: int) -> dict[str, Any]:
     """The ``evaluations`` endpoint: runs, newest first, with pass@k and cost per model."""
     runs = sorted(reader.evals.items(), key=lambda item: item[1].started, reverse=True)
@@ -370,7 +361,7 @@ def evaluations_view(reader: LedgerReader, limit: int) -> dict[str, Any]:
             largest = max((n for n, _ in tasks.values()), default=0)
             pass_at: dict[str, float] = {}
             for k in PASS_AT_K:
-                values = [_pass_at_k(n, c, k) for n, c in tasks.values() if n >= k]
+                values = [pass_at_k(n, c, k) for n, c in tasks.values() if n >= k]
                 if k <= largest and values:
                     pass_at[str(k)] = round(sum(values) / len(values), 6)
             models.append({"model": model, "pass_at": pass_at,
