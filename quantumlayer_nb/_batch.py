@@ -346,16 +346,26 @@ def _worker(items: list[tuple[int, str]] | None, concurrency: int, journal: str,
             else QLayerError(f"{type(r).__name__}: {r}") for i, r in results.items()}
 
 
-def _prepare_parent() -> None:
+def _prepare_parent(kwargs: dict[str, Any]) -> None:
     """Load here what every call needs, once, before workers are forked from this process."""
     from quantumlayer_nb import _api  # noqa: F401  (the pipeline, routing and ledger)
     from quantumlayer_nb.llm._lazy import litellm_module
 
     litellm_module()
-    if get_settings().safety.hap != "off":
+    settings = get_settings()
+    if settings.safety.hap != "off":
         from quantumlayer_nb.safety.hap import load_hap_model
 
         load_hap_model()
+    if settings.cache.semantic and (kwargs.get("cache", True) is not False
+                                    or settings.cache.mode == "replay"):
+        from quantumlayer_nb.cache import cache_for
+
+        # The embedder and the entries other processes stored, read once here: otherwise
+        # every worker loads the one and reads all of the other after the fork.
+        cache = cache_for(settings)
+        cache.refresh()
+        cache.embedder.embed(["a batch of requests"])
 
 
 def _picklable(value: object) -> bool:
@@ -457,7 +467,7 @@ def _spread(prompts: Sequence[str], concurrency: int, on_progress: ProgressCallb
     from concurrent.futures import ProcessPoolExecutor
 
     if executor is None:  # our own workers are forked from this process
-        _prepare_parent()
+        _prepare_parent(kwargs)
     journal = _journal_path(prompts, kwargs)
     done = _finished(journal) if resume else {}
     _, offset = _read_journal(journal)

@@ -235,3 +235,31 @@ def test_two_threads_fork_their_own_batches(loop_project: Path,
     for side, mark in (("left", "L"), ("right", "R")):
         assert [getattr(r, "text", r) for r in out[side]] == [f"{mark}{i}" for i in range(24)]
     assert loopback_server.request_count == 48
+
+
+STORE_ELSEWHERE = textwrap.dedent("""
+    import os, sys
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    os.chdir(sys.argv[1])
+    import quantumlayer_nb as qlayer
+    for i in range(6):
+        qlayer.generate(f"convert the temperatures in column c{i} to kelvin", format="text",
+                        temperature=0)
+""")
+
+
+def test_forked_workers_answer_from_what_another_process_stored(
+    loop_project: Path, loopback_server: LoopbackServer
+) -> None:
+    # The parent reads the other process's entries (and loads the embedder) before the fork;
+    # the workers must still see every one of them, exact and semantic.
+    subprocess.run([sys.executable, "-c", STORE_ELSEWHERE, str(loop_project)], check=True,
+                   timeout=120)
+    stored = loopback_server.request_count
+    prompts = [f"convert the temperatures in column c{i} to kelvin" for i in range(6)]
+    prompts.append("please convert the temperatures in column c2 to kelvin")
+    # temperature 0: the semantic layer answers only deterministic requests by default
+    results = generate_many(prompts, concurrency=3, workers=2, format="text", temperature=0)
+    assert all(isinstance(r, Generation) and r.cached for r in results), [(getattr(r, "cached", r), getattr(r, "cache_kind", None)) for r in results]
+    assert [getattr(r, "cache_kind", None) for r in results] == ["exact"] * 6 + ["semantic"]
+    assert loopback_server.request_count == stored

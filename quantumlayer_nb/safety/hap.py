@@ -31,9 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quantumlayer_nb.safety._harm import HarmCategory, find_harm, normalise
+from quantumlayer_nb.safety._harm_model import load_harm_model
 
 __all__ = [
     "DEFAULT_HAP_THRESHOLD",
+    "DEFAULT_HARM_MODEL_THRESHOLD",
     "HapCategory",
     "HapVerdict",
     "HarmCategory",
@@ -46,6 +48,12 @@ HapCategory = HarmCategory
 
 DEFAULT_HAP_THRESHOLD = 0.8
 """Model probability at or above which a text counts as profane (see docs/trust.md)."""
+
+DEFAULT_HARM_MODEL_THRESHOLD = 0.9
+"""Learned-stage probability at or above which a request the rules pass is harmful.
+
+Measured by ``benchmarks/hap_learned.py``: at 0.9 it refused none of 1,288 ordinary coding
+requests held out from its training, and added no false refusal on the held-out round."""
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # the vectorizer's own token pattern
 _SEGMENT = re.compile(r"[^\n.!?;]+[.!?;]*\n*|\n+")
@@ -229,6 +237,7 @@ def load_hap_model() -> Callable[[str], float]:
     """
     scorer = _load_token_scorer()
     find_harm("")  # and the rules' slur list
+    load_harm_model()  # and the learned stage's weights
     return lambda text: scorer(_TOKEN.findall(text.lower()))
 
 
@@ -248,16 +257,25 @@ def _chunks(lowered: str) -> list[str]:
     return chunks
 
 
-def assess_hap(text: str, threshold: float = DEFAULT_HAP_THRESHOLD) -> HapVerdict:
+def assess_hap(
+    text: str,
+    threshold: float = DEFAULT_HAP_THRESHOLD,
+    harm_threshold: float = DEFAULT_HARM_MODEL_THRESHOLD,
+) -> HapVerdict:
     """Find the category of harm in ``text``, if any.
 
-    The rules run on the whole text and win over the model: a threat worded with swear words
-    is ``harassment``, not ``profanity``. Long texts are scored by the model in pieces of a few
-    sentences and the highest score counts, so one profane sentence is not diluted.
+    The rules run on the whole text and win over the models: a threat worded with swear words
+    is ``harassment``, not ``profanity``. When no rule matches, the learned stage
+    (:mod:`quantumlayer_nb.safety._harm_model`) scores the text; at or above
+    ``harm_threshold`` it names the category. Long texts are scored by the offensive-language
+    model in pieces of a few sentences and the highest score counts, so one profane sentence
+    is not diluted.
 
     Args:
         text: A prompt or a response.
         threshold: Model probability at or above which the text counts as ``profanity``.
+        harm_threshold: Learned-stage probability at or above which a text the rules pass
+            counts as harmful (1.0 or more: the learned stage is off).
 
     Returns:
         The verdict, with the category the rules or the model point to.
@@ -271,6 +289,12 @@ def assess_hap(text: str, threshold: float = DEFAULT_HAP_THRESHOLD) -> HapVerdic
         score = max(score, scorer(tokens))
     if harm is not None:
         return HapVerdict(True, harm.category, score, harm.reason)
+    if harm_threshold < 1.0:
+        probability, category = load_harm_model().assess(lowered)
+        if probability >= harm_threshold:
+            return HapVerdict(True, category, score,
+                              f"learned classifier, probability {probability:.2f} >= "
+                              f"{harm_threshold:.2f}")
     if score >= threshold:
         return HapVerdict(
             True,

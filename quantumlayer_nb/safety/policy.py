@@ -18,7 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from quantumlayer_nb.errors import ConfigError, PolicyViolation, ProviderError
 from quantumlayer_nb.safety._harm import CATEGORIES, DEFAULT_REFUSE, HarmCategory
-from quantumlayer_nb.safety.hap import DEFAULT_HAP_THRESHOLD, assess_hap
+from quantumlayer_nb.safety.hap import (
+    DEFAULT_HAP_THRESHOLD,
+    DEFAULT_HARM_MODEL_THRESHOLD,
+    assess_hap,
+)
 from quantumlayer_nb.safety.secrets import DEFAULT_KEY_ENV_VARS, SecretFinding, find_secrets
 
 __all__ = [
@@ -87,6 +91,14 @@ class SafetyPolicy(BaseModel):
         description="Offensive-language model probability at or above which text counts as "
         "profanity (noted; refused only when refuse lists it).",
     )
+    harm_model_threshold: float = Field(
+        DEFAULT_HARM_MODEL_THRESHOLD,
+        ge=0.0,
+        le=1.0,
+        description="The learned stage: its probability at or above which a request the "
+        "rules pass counts as harmful and is refused (when its category is in refuse). "
+        "Lower refuses more harm and more work; 1.0 turns the learned stage off.",
+    )
     max_prompt_chars: int = Field(
         200_000, gt=0, description="Prompts longer than this are refused before sending."
     )
@@ -123,6 +135,11 @@ class ProjectSafety(BaseModel):
     )
     hap: Literal["refuse", "off"] | None = Field(
         None, description='"off" checks no content for this project (default: [safety]).'
+    )
+    harm_model_threshold: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="The learned stage's threshold for this project (1.0: off; default: "
+        "[safety]).",
     )
 
 
@@ -193,13 +210,18 @@ def _refuse_content(
     category: HarmCategory, detail: str, policy: SafetyPolicy, what: str
 ) -> PolicyViolation:
     kept = [c for c in policy.refuse if c != category]
+    learned = (
+        f"; or, since only the learned classifier found it, raise harm_model_threshold "
+        f"(now {policy.harm_model_threshold}; 1.0 turns the learned stage off)"
+        if detail.startswith("learned classifier") else ""
+    )
     return PolicyViolation(
         f"The {what} was refused as {category} ({_WHAT_IS_REFUSED[category]}: {detail}). "
         "Nothing was sent. Rephrase it if that is not what you meant. If this is a mistake "
         "(for example a moderation or research task), let this category through for the "
         f"project: under [projects.<name>.safety] or [safety] in qlayer.toml set refuse = "
         f"{json.dumps(kept)} (the default is {json.dumps(list(DEFAULT_REFUSE))}), or "
-        'hap = "off" to check no content at all.',
+        f'hap = "off" to check no content at all{learned}.',
         category=category,
     )
 
@@ -210,7 +232,9 @@ def _check_hap(
     """Refuse a category the policy refuses; return the model score and a noted category."""
     if policy.hap == "off":
         return None, None
-    verdict = assess_hap(text, policy.hap_threshold)
+    # The learned stage was trained on requests, not on generated code: prompts only.
+    learned = policy.harm_model_threshold if what == "prompt" else 1.0
+    verdict = assess_hap(text, policy.hap_threshold, learned)
     if verdict.category is not None and verdict.category in policy.refuse:
         raise _refuse_content(verdict.category, verdict.reason, policy, what)
     return verdict.score, verdict.category
