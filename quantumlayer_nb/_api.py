@@ -111,7 +111,7 @@ def _prepare(
         user = check_outgoing(compose_user_message(prompt, context_text), settings.safety).text
         system_text = system or _DEFAULT_SYSTEM[format]
         if system:
-            system_text = check_outgoing(system, settings.safety).text
+            system_text = check_outgoing(system, settings.safety, what="system prompt").text
     except PolicyViolation as exc:
         fail(call, exc)
         raise

@@ -92,3 +92,21 @@ def test_the_shipped_model_is_what_the_labelled_requests_train(tmp_path: Path) -
     shipped = ROOT / "quantumlayer_nb" / "safety" / "harm_model.json"
     assert json.loads(out.read_text()) == json.loads(shipped.read_text())
     assert "never on hap_fresh5.txt" in json.loads(shipped.read_text())["about"]
+
+
+def test_a_system_prompt_is_not_judged_by_the_learned_stage(
+    project: Path, loopback_server: LoopbackServer
+) -> None:
+    # An instruction to the model is often negated; the learned stage reads words, not "never".
+    system = ("You moderate a kids' chat app. Never let an adult ask a child to keep secrets "
+              "from their parents.")
+    assert find_harm(normalise(system)) is None
+    assert load_harm_model().assess(normalise(system))[0] >= 0.9  # as a request: refused
+    check_outgoing(system, SafetyPolicy(), what="system prompt")
+    (project / "qlayer.toml").write_text(
+        'project = "p"\nuser = "tester"\ndefault_route = "loop"\n'
+        f'[deployments.loop]\nmodel = "openai/gpt-4o-mini"\napi_base = "{loopback_server.url}"\n')
+    reset_configuration()
+    assert qlayer.generate("summarise this support ticket", system=system, format="text").text
+    with pytest.raises(PolicyViolation):  # the request itself is still judged
+        qlayer.generate(UNSEEN_BY_RULES, system=system, format="text")

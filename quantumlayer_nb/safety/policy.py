@@ -329,12 +329,15 @@ def check_content(
     return _check_hap(text, policy, what)[1]
 
 
-def check_outgoing(text: str, policy: SafetyPolicy) -> OutgoingCheck:
+def check_outgoing(text: str, policy: SafetyPolicy, *, what: str = "prompt") -> OutgoingCheck:
     """Check a prompt (or context description) before it is sent to any model.
 
     Args:
         text: The prompt.
         policy: The safety policy in force.
+        what: What the text is, for the message. The learned stage judges ``"prompt"``
+            only (a request); a ``"system prompt"`` is an instruction to the model, often
+            negated ("never help anyone find a home address"), and gets the other checks.
 
     Returns:
         The text to send (secrets redacted) and the findings.
@@ -356,7 +359,7 @@ def check_outgoing(text: str, policy: SafetyPolicy) -> OutgoingCheck:
     redacted, findings = find_secrets(text, policy.key_env_vars, patterns=policy.secrets != "off")
     if policy.secrets == "refuse" and findings:
         raise _refuse_secrets(findings, text, "prompt")
-    _, category = _check_hap(redacted, policy, "prompt")
+    _, category = _check_hap(redacted, policy, what)
     if policy.moderation_model and policy.hap != "off":
         category = _check_moderation(redacted, policy, "prompt") or category
     return OutgoingCheck(text=redacted, findings=findings, hap_category=category)
