@@ -260,6 +260,7 @@ def test_forked_workers_answer_from_what_another_process_stored(
     prompts.append("please convert the temperatures in column c2 to kelvin")
     # temperature 0: the semantic layer answers only deterministic requests by default
     results = generate_many(prompts, concurrency=3, workers=2, format="text", temperature=0)
-    assert all(isinstance(r, Generation) and r.cached for r in results), [(getattr(r, "cached", r), getattr(r, "cache_kind", None)) for r in results]
+    assert all(isinstance(r, Generation) and r.cached for r in results), [
+        (getattr(r, "cached", r), getattr(r, "cache_kind", None)) for r in results]
     assert [getattr(r, "cache_kind", None) for r in results] == ["exact"] * 6 + ["semantic"]
     assert loopback_server.request_count == stored
