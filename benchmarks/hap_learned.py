@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -57,6 +58,14 @@ def labelled() -> list[tuple[str, str, str]]:
     return rows
 
 
+def vectorizer() -> Any:
+    """The features, as measured here and as benchmarks/train_harm_model.py ships them."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+                           token_pattern=r"[a-z]+")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.7)
@@ -66,7 +75,6 @@ def main() -> int:
     args = parser.parse_args()
 
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     rows = labelled()
@@ -85,13 +93,12 @@ def main() -> int:
         if not len(test):
             continue
         train = np.where(rounds != held)[0]
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                     token_pattern=r"[a-z]+")
-        x_train = vectorizer.fit_transform([texts[i] for i in train])
+        features = vectorizer()
+        x_train = features.fit_transform([texts[i] for i in train])
         weights = np.where(harmful[train], 1.0, args.benign_weight)
         model = LogisticRegression(C=args.C, max_iter=3000)
         model.fit(x_train, harmful[train], sample_weight=weights)
-        scores = model.predict_proba(vectorizer.transform([texts[i] for i in test]))[:, 1]
+        scores = model.predict_proba(features.transform([texts[i] for i in test]))[:, 1]
         truth = harmful[test]
         cells = []
         either = rules[test] | (scores >= args.threshold)

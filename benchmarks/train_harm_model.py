@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from hap_learned import labelled
+from hap_learned import labelled, vectorizer
 
 from quantumlayer_nb.safety._harm_model import parse
 
@@ -33,16 +33,14 @@ BENIGN_WEIGHT = 3.0
 def train() -> dict[str, object]:
     """The model document, checked against scikit-learn on the training requests."""
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     rows = [row for row in labelled() if row[0] != HELD_OUT]
     texts = [text for _, _, text in rows]
     labels = [label for _, label, _ in rows]
     harmful = np.array([label != "benign" for label in labels])
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                 token_pattern=r"[a-z]+")
-    x = vectorizer.fit_transform(texts)
+    features = vectorizer()
+    x = features.fit_transform(texts)
     model = LogisticRegression(C=C, max_iter=3000)
     model.fit(x, harmful, sample_weight=np.where(harmful, 1.0, BENIGN_WEIGHT))
     categories = sorted({label for label in labels if label != "benign"})
@@ -51,12 +49,12 @@ def train() -> dict[str, object]:
     namer.fit(x[which], [labels[i] for i in which])
     if list(namer.classes_) != categories:
         raise SystemExit(f"unexpected categories {namer.classes_}")
-    idf = vectorizer.idf_
+    idf = features.idf_
     weights = model.coef_[0]
     terms = {
         term: [round(float(idf[j]), 6), round(float(weights[j]), 6),
                [round(float(namer.coef_[k][j]), 6) for k in range(len(categories))]]
-        for term, j in sorted(vectorizer.vocabulary_.items())
+        for term, j in sorted(features.vocabulary_.items())
     }
     document: dict[str, object] = {
         "about": "benchmarks/train_harm_model.py: TF-IDF words and word pairs, logistic "

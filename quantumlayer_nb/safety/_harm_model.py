@@ -14,11 +14,11 @@ flags (hate, harassment, doxxing or minors).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
 import re
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
@@ -89,17 +89,9 @@ def parse(raw: dict[str, object]) -> HarmModel:
     )
 
 
-_model: HarmModel | None = None
-_lock = threading.Lock()
-
-
+@functools.cache
 def load_harm_model() -> HarmModel:
-    """The shipped model, read once per process (about 10 ms)."""
-    global _model
-    if _model is None:
-        with _lock:
-            if _model is None:
-                text = resources.files("quantumlayer_nb.safety").joinpath(MODEL_FILE).read_text(
-                    encoding="utf-8")
-                _model = parse(json.loads(text))
-    return _model
+    """The shipped model, read once per process."""
+    text = resources.files("quantumlayer_nb.safety").joinpath(MODEL_FILE).read_text(
+        encoding="utf-8")
+    return parse(json.loads(text))
