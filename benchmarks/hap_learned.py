@@ -1,20 +1,22 @@
 """Would a learned classifier beside the rules refuse more harm without refusing more work?
 
-Run:  python benchmarks/hap_learned.py [--threshold 0.7]
+Run:  python benchmarks/hap_learned.py [--threshold 0.95] [--veto 0.1]
 
-The content policy's rules (``quantumlayer_nb.safety._harm``) were tuned on every labelled round
-after its first measurement, and each new round found them weaker on new wording (first
-measurements 76%, 28%, 88%, 71% of harmful requests refused). This measures the obvious next
-step, before building it: a logistic regression over word and word-pair TF-IDF (scikit-learn,
-installed with alt-profanity-check), trained on the project's labelled requests, with a request
-refused when the rules match **or** the model's probability of harm is at least the threshold.
+The content policy's rules (``quantumlayer_nb.safety._harm``) were tuned on the labelled rounds
+after their first measurement, and each new round found them weaker on new wording. This
+measures the learned stage as it ships: a logistic regression over word and word-pair TF-IDF
+and the request's WordLlama sentence embedding side by side (scikit-learn, installed with
+alt-profanity-check), trained on the project's labelled requests. A request is refused when the
+model's probability of harm is at least ``--threshold``, or when a rule matches, unless the rule
+is one the model may overrule (``quantumlayer_nb.safety._harm.OVERRULABLE``) and the model's
+probability for the sentence the rule matched is below ``--veto``.
 
 Each labelled round in turn is held out: the model is trained on every other request (the other
 rounds, and the ordinary coding requests of ``ordinary_prompts.txt`` and
 ``semantic_cache_pairs.txt`` as more benign examples) and scored on the held-out round. The
-rules' own figure on a round is optimistic (they were tuned on it); the model's gain over them is
-not, since the model never saw the round. Targets of the content policy: false refusals <= 1%,
-harmful refused >= 90%.
+rules' own figure on a round they were tuned on is optimistic; the model's is not, since the
+model never saw the round. Targets of the content policy: false refusals <= 1%, harmful refused
+>= 90%.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from quantumlayer_nb.safety._harm import find_harm, normalise
 
 DATA = Path(__file__).parent / "data"
 EXTRA_ROUNDS: tuple[str, ...] = ()  # rounds not (yet) in hap_policy.FRESH
+C = 10.0  # inverse regularisation
+BENIGN_WEIGHT = 3.0  # a benign example weighs as much as this many harmful ones
 
 
 def labelled() -> list[tuple[str, str, str]]:
@@ -59,50 +63,82 @@ def labelled() -> list[tuple[str, str, str]]:
 
 
 def vectorizer() -> Any:
-    """The features, as measured here and as benchmarks/train_harm_model.py ships them."""
+    """The word features, as measured here and as benchmarks/train_harm_model.py ships them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
                            token_pattern=r"[a-z]+")
 
 
+def embeddings(texts: list[str]) -> Any:
+    """Each text's sentence embedding, one text at a time as the package embeds a request."""
+    import numpy as np
+
+    from quantumlayer_nb.safety._harm_model import embed
+
+    return np.array([embed(text) for text in texts], dtype=np.float64).reshape(len(texts), -1)
+
+
+def design(words: Any, texts: list[str], vectors: Any, fit: bool = False) -> Any:
+    """The model's input: the word features and the embedding side by side."""
+    from scipy import sparse
+
+    x = words.fit_transform(texts) if fit else words.transform(texts)
+    return sparse.hstack([x, sparse.csr_matrix(vectors)]).tocsr()
+
+
+def fit(x: Any, harmful: Any) -> Any:
+    """The harm model, with benign examples weighed as ``BENIGN_WEIGHT``."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, max_iter=5000)
+    model.fit(x, harmful, sample_weight=np.where(harmful, 1.0, BENIGN_WEIGHT))
+    return model
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threshold", type=float, default=0.7)
-    parser.add_argument("--C", type=float, default=10.0, help="inverse regularisation")
-    parser.add_argument("--benign-weight", type=float, default=3.0,
-                        help="weight of a benign example against a harmful one in training")
+    parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument("--veto", type=float, default=0.1)
     args = parser.parse_args()
 
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
 
     rows = labelled()
     texts = [text for _, _, text in rows]
     harmful = np.array([label != "benign" for _, label, _ in rows])
     rounds = np.array([name for name, _, _ in rows])
-    rules = np.array([find_harm(text) is not None for text in texts])
-    print(f"learned classifier beside the rules: TF-IDF words and word pairs, logistic regression "
-          f"(C={args.C}, benign weight {args.benign_weight}), refused when the rules match or "
-          f"p(harm) >= {args.threshold}")
+    matches = [find_harm(text) for text in texts]
+    rules = np.array([match is not None for match in matches])
+    overrulable = np.array([match is not None and match.overrulable for match in matches])
+    sentences = [match.sentence(text) if match is not None else text
+                 for match, text in zip(matches, texts, strict=True)]
+    vectors = embeddings(texts)
+    sentence_vectors = embeddings(sentences)
+    print(f"learned stage beside the rules: TF-IDF words and word pairs + WordLlama embedding, "
+          f"logistic regression (C={C}, benign weight {BENIGN_WEIGHT}); refused when "
+          f"p(harm) >= {args.threshold}, or a rule matches (an overrulable one: p(its sentence) >= "
+          f"{args.veto})")
     print(f"{'held-out round':<15}{'benign':>7}{'harmful':>8}   {'rules alone':<30}"
-          "rules or model")
+          "rules and model")
     totals = {"rules": [0, 0, 0, 0], "both": [0, 0, 0, 0]}  # false, benign, refused, harmful
     for held in (*FRESH, *EXTRA_ROUNDS, "ordinary"):
         test = np.where(rounds == held)[0]
         if not len(test):
             continue
         train = np.where(rounds != held)[0]
-        features = vectorizer()
-        x_train = features.fit_transform([texts[i] for i in train])
-        weights = np.where(harmful[train], 1.0, args.benign_weight)
-        model = LogisticRegression(C=args.C, max_iter=3000)
-        model.fit(x_train, harmful[train], sample_weight=weights)
-        scores = model.predict_proba(features.transform([texts[i] for i in test]))[:, 1]
+        words = vectorizer()
+        model = fit(design(words, [texts[i] for i in train], vectors[train], fit=True),
+                    harmful[train])
+        scores = model.predict_proba(design(words, [texts[i] for i in test], vectors[test]))[:, 1]
+        sentence_scores = model.predict_proba(
+            design(words, [sentences[i] for i in test], sentence_vectors[test]))[:, 1]
         truth = harmful[test]
         cells = []
-        either = rules[test] | (scores >= args.threshold)
-        for key, refused in (("rules", rules[test]), ("both", either)):
+        overruled = overrulable[test] & (sentence_scores < args.veto)
+        both = (rules[test] & ~overruled) | (scores >= args.threshold)
+        for key, refused in (("rules", rules[test]), ("both", both)):
             false, benign = int(refused[~truth].sum()), int((~truth).sum())
             hit, total = int(refused[truth].sum()), int(truth.sum())
             for k, value in enumerate((false, benign, hit, total)):
@@ -111,7 +147,7 @@ def main() -> int:
             cells.append(f"false {false / benign:6.1%}, refused {refused_share}")
         print(f"{held:<15}{int((~truth).sum()):>7}{int(truth.sum()):>8}   {cells[0]:<30}{cells[1]:<26}")
     summary = []
-    for key, label in (("rules", "rules alone"), ("both", "rules or model")):
+    for key, label in (("rules", "rules alone"), ("both", "rules and model")):
         false, benign, hit, total = totals[key]
         summary.append(f"{label}: false refusals {false / benign:.1%}, harmful refused "
                        f"{hit / total:.1%}")

@@ -23,7 +23,12 @@ Data (lines after a "# held-out" marker were written before the rules and never 
                                     it ("train slice")
   benchmarks/data/hap_fresh5.txt    the same format, written apart from the rules and the other
                                     rounds, its sha256 in its header, checked before every run
-                                    ("fresh5 slice", the held-out figure for the rules as they stand)
+                                    ("fresh5 slice"; measured once, then trained on)
+  benchmarks/data/hap_train2..6.txt the same format, written apart from the rules and the other
+                                    rounds for the learned stage, each from its own brief
+  benchmarks/data/hap_fresh6.txt    the same format, written apart, its sha256 in its header,
+  benchmarks/data/hap_fresh7.txt    never trained or tuned on ("fresh6/fresh7 slices", the held-out
+                                    figure of the policy as it ships)
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
 
@@ -40,7 +45,9 @@ from quantumlayer_nb.safety import SafetyPolicy, check_outgoing, load_hap_model
 
 DATA = Path(__file__).parent / "data"
 TARGETS = {"false_refusals_max": 0.01, "harmful_refused_min": 0.90}
-FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5")  # labelled rounds, oldest first
+FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5", "train2", "train3", "train4",
+         "train5", "train6", "fresh6", "fresh7")  # labelled rounds, oldest first
+HELD_OUT = ("fresh6", "fresh7")  # never trained or tuned on: the learned stage's honest figure
 
 
 def _read(name: str) -> tuple[list[str], list[str]]:
@@ -167,6 +174,16 @@ def main() -> int:
                                    timings)
             all_benign += fresh_benign
             all_harmful += fresh_harmful
+    held_benign: list[str] = []
+    held_harmful: list[str] = []
+    for name in HELD_OUT:
+        more_benign, more_harmful = _read_labelled(f"hap_{name}.txt")
+        held_benign += more_benign
+        held_harmful += more_harmful
+    if held_harmful:
+        slices["never trained on"] = _report(
+            f"never trained or tuned on ({' + '.join(HELD_OUT)})", held_benign, held_harmful,
+            policy, False, [])
     everything = _report("all", all_benign, all_harmful, policy, False, [])
     timings.sort()
     p50 = statistics.median(timings) * 1e3

@@ -61,8 +61,12 @@ class WordLlamaEmbedder:
                 self._model = load_embedder()
             return self._model
 
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Embed ``texts`` into unit-length float32 rows (see ``Embedder.embed``)."""
+    def embed(self, texts: Sequence[str], remember: bool = True) -> npt.NDArray[np.float32]:
+        """Embed ``texts`` into unit-length float32 rows (see ``Embedder.embed``).
+
+        ``remember=False`` keeps a single text out of the memo of recent requests (the
+        content policy embeds its own form of a prompt, which the cache never asks for).
+        """
         import numpy as np
 
         if len(texts) == 1 and texts[0] in self._recent:
@@ -70,7 +74,7 @@ class WordLlamaEmbedder:
         model = self._model if self._model is not None else self._load()
         vectors = model.embed(list(texts), norm=True)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if len(texts) == 1:
+        if len(texts) == 1 and remember:
             if len(self._recent) >= RECENT:
                 with contextlib.suppress(KeyError):  # another thread may have popped it
                     self._recent.popitem(last=False)

@@ -68,6 +68,19 @@ DEFAULT_REFUSE: tuple[HarmCategory, ...] = ("hate", "harassment", "doxxing", "mi
 """Refused unless the settings say otherwise; profanity alone is only noted."""
 
 
+OVERRULABLE = frozenset({
+    "harassing, intimidating or driving out a person",
+    "finding or publishing where a specific person lives or who they are",
+    "sexual content involving a minor",
+    "promoting a supremacist movement or a genocide",
+    "excluding or scoring people lower for who they are",
+})
+"""The rules whose matches the learned stage may overrule: measured on the labelled rounds
+(``benchmarks/hap_learned.py``), their false matches are requests that study, report or
+defend against harm. A threat, a protected attribute deciding an outcome in code, or a person
+contacted against their wishes is never overruled: there the overruled matches were harm."""
+
+
 @dataclass(frozen=True)
 class HarmMatch:
     """What a rule found (never a quote of the text).
@@ -75,10 +88,23 @@ class HarmMatch:
     Attributes:
         category: The category of harm.
         reason: A short description of the rule that matched.
+        start: Where the match begins in the normalised text.
+        end: Where it ends.
     """
 
     category: HarmCategory
     reason: str
+    start: int = 0
+    end: int = 0
+
+    @property
+    def overrulable(self) -> bool:
+        """Whether the learned stage may overrule this match (see :data:`OVERRULABLE`)."""
+        return self.reason in OVERRULABLE
+
+    def sentence(self, lowered: str) -> str:
+        """The sentence of ``lowered`` (the text the rules ran on) that holds the match."""
+        return _sentence(lowered, self.start, self.end)
 
 
 _slurs: re.Pattern[str] | None = None
@@ -273,7 +299,7 @@ def find_harm(lowered: str) -> HarmMatch | None:
                 if _is_described(sentence, rule.anywhere):
                     continue
             if not _is_study(lowered, match, rule.study):
-                return HarmMatch(rule.category, rule.reason)
+                return HarmMatch(rule.category, rule.reason, match.start(), match.end())
     pattern = _slur_pattern()
     if _slur_words.isdisjoint(words) and not any(
         phrase in lowered for phrase in _slur_phrases
@@ -281,5 +307,6 @@ def find_harm(lowered: str) -> HarmMatch | None:
         return None
     for match in pattern.finditer(lowered):
         if not _SLUR_STUDY.search(_sentence(lowered, match.start(), match.end())):
-            return HarmMatch("hate", "a slur against a group of people")
+            return HarmMatch("hate", "a slur against a group of people", match.start(),
+                             match.end())
     return None

@@ -1,12 +1,17 @@
-"""The learned stage of the content policy: a linear model over words and word pairs.
+"""The learned stage of the content policy: a linear model over words, word pairs and meaning.
 
 The rules (:mod:`quantumlayer_nb.safety._harm`) refuse what they recognise by structure; this
-model catches harmful wording they have not seen. It is a logistic regression over TF-IDF
-of words and word pairs, trained by ``benchmarks/train_harm_model.py`` on the project's
-labelled requests (never on ``hap_fresh5.txt``, the held-out round) and shipped as
-``harm_model.json`` beside this module. It is evaluated here in pure Python, with the same
-formula as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` and ``LogisticRegression``
-(the training script checks both agree on every training request before it writes the file).
+model catches harmful wording they have not seen, and overrules a rule that matched a
+request it is sure is benign (``veto`` in :func:`quantumlayer_nb.safety.hap.assess_hap`). It
+is a logistic regression over two feature sets side by side: TF-IDF of words and word pairs,
+and the request's WordLlama sentence embedding (the semantic cache's embedder, whose weights
+ship in its wheel), so wording it never saw can still land near wording it did. It is trained
+by ``benchmarks/train_harm_model.py`` on the project's labelled requests (never on
+``hap_fresh6.txt`` and ``hap_fresh7.txt``, the held-out rounds) and shipped as
+``harm_model.json`` beside this module. The TF-IDF part is evaluated here in pure Python, with
+the same formula as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``; the training script
+checks the whole score against scikit-learn's ``LogisticRegression`` on every training request
+before it writes the file.
 
 A second linear model over the same features names the category of a request the first one
 flags (hate, harassment, doxxing or minors).
@@ -20,8 +25,10 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from quantumlayer_nb.safety._harm_rules import HarmCategory
 
@@ -39,14 +46,34 @@ def features(normalised: str) -> Counter[str]:
     return terms
 
 
+def embed(normalised: str) -> Sequence[float]:
+    """The request's sentence embedding, as the model was trained on it (unit length)."""
+    from quantumlayer_nb.cache.embed import default_embedder
+
+    return default_embedder().embed([normalised], remember=False)[0]  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class HarmModel:
-    """The shipped weights: per term its idf, harm weight and one weight per category."""
+    """The shipped weights.
+
+    Attributes:
+        terms: Per word or word pair: its idf, its harm weight and one weight per category.
+        intercept: The harm model's intercept.
+        categories: The categories the second model names, in its order.
+        category_intercepts: The second model's intercepts.
+        embedding: The harm weights of the embedding's dimensions (empty: words only).
+        category_embedding: Per category, the weights of the embedding's dimensions.
+        embedder: Embeds a normalised request (tests pass their own).
+    """
 
     terms: dict[str, tuple[float, float, tuple[float, ...]]]
     intercept: float
     categories: tuple[HarmCategory, ...]
     category_intercepts: tuple[float, ...]
+    embedding: Any = ()
+    category_embedding: Any = ()
+    embedder: Callable[[str], Sequence[float]] = embed
 
     def assess(self, normalised: str) -> tuple[float, HarmCategory]:
         """The probability that ``normalised`` asks for harm, and the likeliest category."""
@@ -65,9 +92,14 @@ class HarmModel:
                 by_category[k] += value * category_weight
         scale = 1.0 / math.sqrt(norm) if norm > 0.0 else 0.0
         logit = harm * scale + self.intercept
-        probability = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
         scores = [s * scale + b for s, b in zip(by_category, self.category_intercepts,
                                                 strict=True)]
+        if len(self.embedding):
+            vector = self.embedder(normalised)
+            logit += float(self.embedding @ vector)
+            scores = [s + float(v) for s, v in zip(scores, self.category_embedding @ vector,
+                                                   strict=True)]
+        probability = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
         return probability, self.categories[scores.index(max(scores))]
 
 
@@ -81,11 +113,25 @@ def parse(raw: dict[str, object]) -> HarmModel:
         for term, (idf, weight, weights) in terms_raw.items()
     }
     categories = tuple(str(c) for c in raw["categories"])  # type: ignore[attr-defined]
+    embedding: Any = ()
+    category_embedding: Any = ()
+    if "embedding" in raw:
+        import numpy as np
+
+        weights = raw["embedding"]
+        if not isinstance(weights, dict):
+            raise ValueError("harm model: 'embedding' must be an object")
+        embedding = np.asarray(weights["harm"], dtype=np.float32)
+        category_embedding = np.asarray(weights["categories"], dtype=np.float32)
+        if category_embedding.shape != (len(categories), len(embedding)):
+            raise ValueError("harm model: one row of embedding weights per category")
     return HarmModel(
         terms=terms,
         intercept=float(raw["intercept"]),  # type: ignore[arg-type]
         categories=categories,  # type: ignore[arg-type]
         category_intercepts=tuple(float(b) for b in raw["category_intercepts"]),  # type: ignore[attr-defined]
+        embedding=embedding,
+        category_embedding=category_embedding,
     )
 
 

@@ -36,6 +36,7 @@ from quantumlayer_nb.safety._harm_model import load_harm_model
 __all__ = [
     "DEFAULT_HAP_THRESHOLD",
     "DEFAULT_HARM_MODEL_THRESHOLD",
+    "DEFAULT_HARM_MODEL_VETO",
     "HapCategory",
     "HapVerdict",
     "HarmCategory",
@@ -49,11 +50,13 @@ HapCategory = HarmCategory
 DEFAULT_HAP_THRESHOLD = 0.8
 """Model probability at or above which a text counts as profane (see docs/trust.md)."""
 
-DEFAULT_HARM_MODEL_THRESHOLD = 0.9
-"""Learned-stage probability at or above which a request the rules pass is harmful.
+DEFAULT_HARM_MODEL_THRESHOLD = 0.95
+"""Learned-stage probability at or above which a request the rules pass is harmful
+(measured round by round by ``benchmarks/hap_learned.py``; see docs/benchmarks.md)."""
 
-Measured by ``benchmarks/hap_learned.py``: at 0.9 it refused none of 1,288 ordinary coding
-requests held out from its training, and added no false refusal on the held-out round."""
+DEFAULT_HARM_MODEL_VETO = 0.1
+"""Below this learned-stage probability for the sentence a rule matched, the match is
+overruled (the rules' false refusals are requests that study or report harm)."""
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # the vectorizer's own token pattern
 _SEGMENT = re.compile(r"[^\n.!?;]+[.!?;]*\n*|\n+")
@@ -237,7 +240,7 @@ def load_hap_model() -> Callable[[str], float]:
     """
     scorer = _load_token_scorer()
     find_harm("")  # and the rules' slur list
-    load_harm_model()  # and the learned stage's weights
+    load_harm_model().assess("")  # and the learned stage's weights and embedder
     return lambda text: scorer(_TOKEN.findall(text.lower()))
 
 
@@ -261,13 +264,19 @@ def assess_hap(
     text: str,
     threshold: float = DEFAULT_HAP_THRESHOLD,
     harm_threshold: float = DEFAULT_HARM_MODEL_THRESHOLD,
+    harm_veto: float = DEFAULT_HARM_MODEL_VETO,
 ) -> HapVerdict:
     """Find the category of harm in ``text``, if any.
 
-    The rules run on the whole text and win over the models: a threat worded with swear words
-    is ``harassment``, not ``profanity``. When no rule matches, the learned stage
-    (:mod:`quantumlayer_nb.safety._harm_model`) scores the text; at or above
-    ``harm_threshold`` it names the category. Long texts are scored by the offensive-language
+    The rules run on the whole text and win over the offensive-language model: a threat worded
+    with swear words is ``harassment``, not ``profanity``. When an overrulable rule matches
+    (:data:`quantumlayer_nb.safety._harm.OVERRULABLE`), the learned stage
+    (:mod:`quantumlayer_nb.safety._harm_model`) scores the sentence the rule matched, and
+    below ``harm_veto`` the match is overruled: those rules' false refusals are requests that
+    study, report or defend against harm. Only that sentence is scored, so padding the
+    request with harmless text does not overrule a rule. When no rule matches (or its match
+    is overruled), the learned stage scores the whole text; at or above ``harm_threshold`` it
+    names the category. Long texts are scored by the offensive-language
     model in pieces of a few sentences and the highest score counts, so one profane sentence
     is not diluted.
 
@@ -276,6 +285,8 @@ def assess_hap(
         threshold: Model probability at or above which the text counts as ``profanity``.
         harm_threshold: Learned-stage probability at or above which a text the rules pass
             counts as harmful (1.0 or more: the learned stage is off).
+        harm_veto: Learned-stage probability below which a rule's match is overruled (0.0:
+            never; the learned stage being off, never either).
 
     Returns:
         The verdict, with the category the rules or the model point to.
@@ -287,9 +298,13 @@ def assess_hap(
     for chunk in _chunks(lowered):
         tokens = [t for t in _TOKEN.findall(chunk) if t not in _TECHNICAL_WORDS]
         score = max(score, scorer(tokens))
-    if harm is not None:
+    learned = harm_threshold < 1.0
+    if harm is not None and not (
+        learned and harm_veto > 0.0 and harm.overrulable
+        and load_harm_model().assess(harm.sentence(lowered))[0] < harm_veto
+    ):
         return HapVerdict(True, harm.category, score, harm.reason)
-    if harm_threshold < 1.0:
+    if learned:
         probability, category = load_harm_model().assess(lowered)
         if probability >= harm_threshold:
             return HapVerdict(True, category, score,

@@ -21,6 +21,7 @@ from quantumlayer_nb.safety._harm import CATEGORIES, DEFAULT_REFUSE, HarmCategor
 from quantumlayer_nb.safety.hap import (
     DEFAULT_HAP_THRESHOLD,
     DEFAULT_HARM_MODEL_THRESHOLD,
+    DEFAULT_HARM_MODEL_VETO,
     assess_hap,
 )
 from quantumlayer_nb.safety.secrets import DEFAULT_KEY_ENV_VARS, SecretFinding, find_secrets
@@ -99,6 +100,14 @@ class SafetyPolicy(BaseModel):
         "rules pass counts as harmful and is refused (when its category is in refuse). "
         "Lower refuses more harm and more work; 1.0 turns the learned stage off.",
     )
+    harm_model_veto: float = Field(
+        DEFAULT_HARM_MODEL_VETO,
+        ge=0.0,
+        le=1.0,
+        description="The learned stage overrules a rule that matched a request when its "
+        "probability for the sentence the rule matched is below this (a request that studies, "
+        "reports or defends against harm). 0.0 lets every rule's match stand.",
+    )
     max_prompt_chars: int = Field(
         200_000, gt=0, description="Prompts longer than this are refused before sending."
     )
@@ -140,6 +149,11 @@ class ProjectSafety(BaseModel):
         None, ge=0.0, le=1.0,
         description="The learned stage's threshold for this project (1.0: off; default: "
         "[safety]).",
+    )
+    harm_model_veto: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="Below this learned-stage probability a rule's match is overruled, for "
+        "this project (0.0: never; default: [safety]).",
     )
 
 
@@ -233,8 +247,10 @@ def _check_hap(
     if policy.hap == "off":
         return None, None
     # The learned stage was trained on requests, not on generated code: prompts only.
-    learned = policy.harm_model_threshold if what == "prompt" else 1.0
-    verdict = assess_hap(text, policy.hap_threshold, learned)
+    prompt = what == "prompt"
+    verdict = assess_hap(text, policy.hap_threshold,
+                         policy.harm_model_threshold if prompt else 1.0,
+                         policy.harm_model_veto if prompt else 0.0)
     if verdict.category is not None and verdict.category in policy.refuse:
         raise _refuse_content(verdict.category, verdict.reason, policy, what)
     return verdict.score, verdict.category
