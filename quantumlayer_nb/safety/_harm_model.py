@@ -36,6 +36,10 @@ __all__ = ["HarmModel", "load_harm_model"]
 
 TOKEN = re.compile(r"[a-z]+")  # the vectorizer's token pattern, on normalised text
 MODEL_FILE = "harm_model.json"
+EMBEDDED_CHARS = 400
+"""How much of a request the embedding reads: the labelled requests it was trained on are
+under 200 characters, and tokenizing costs about 1 µs a character (a prompt with a long
+``context=`` description would otherwise pay milliseconds). The words are read in full."""
 
 
 def features(normalised: str) -> Counter[str]:
@@ -75,11 +79,21 @@ class HarmModel:
     category_embedding: Any = ()
     embedder: Callable[[str], Sequence[float]] = embed
 
+    def probability(self, normalised: str) -> float:
+        """The probability that ``normalised`` asks for harm (the check on every request)."""
+        return self._score(normalised, with_category=False)[0]
+
     def assess(self, normalised: str) -> tuple[float, HarmCategory]:
         """The probability that ``normalised`` asks for harm, and the likeliest category."""
+        probability, category = self._score(normalised, with_category=True)
+        assert category is not None
+        return probability, category
+
+    def _score(self, normalised: str, with_category: bool) -> tuple[float, HarmCategory | None]:
         harm = 0.0
         by_category = [0.0] * len(self.categories)
         norm = 0.0
+        matched: list[tuple[float, tuple[float, ...]]] = []
         for term, count in features(normalised).items():
             entry = self.terms.get(term)
             if entry is None:
@@ -88,18 +102,23 @@ class HarmModel:
             value = (1.0 + math.log(count)) * idf
             norm += value * value
             harm += value * weight
-            for k, category_weight in enumerate(category_weights):
-                by_category[k] += value * category_weight
+            matched.append((value, category_weights))
         scale = 1.0 / math.sqrt(norm) if norm > 0.0 else 0.0
         logit = harm * scale + self.intercept
+        vector = self.embedder(normalised[:EMBEDDED_CHARS]) if len(self.embedding) else None
+        if vector is not None:
+            logit += float(self.embedding @ vector)
+        probability = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
+        if not with_category:
+            return probability, None
+        for value, category_weights in matched:  # the category only when it is asked for
+            for k, category_weight in enumerate(category_weights):
+                by_category[k] += value * category_weight
         scores = [s * scale + b for s, b in zip(by_category, self.category_intercepts,
                                                 strict=True)]
-        if len(self.embedding):
-            vector = self.embedder(normalised)
-            logit += float(self.embedding @ vector)
+        if vector is not None:
             scores = [s + float(v) for s, v in zip(scores, self.category_embedding @ vector,
                                                    strict=True)]
-        probability = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
         return probability, self.categories[scores.index(max(scores))]
 
 

@@ -301,12 +301,14 @@ def assess_hap(
     learned = harm_threshold < 1.0
     if harm is not None and not (
         learned and harm_veto > 0.0 and harm.overrulable
-        and load_harm_model().assess(harm.sentence(lowered))[0] < harm_veto
+        and load_harm_model().probability(harm.sentence(lowered)) < harm_veto
     ):
         return HapVerdict(True, harm.category, score, harm.reason)
     if learned:
-        probability, category = load_harm_model().assess(lowered)
-        if probability >= harm_threshold:
+        model = load_harm_model()
+        probability = model.probability(lowered)
+        if probability >= harm_threshold:  # rare: the category is worked out only then
+            _, category = model.assess(lowered)
             return HapVerdict(True, category, score,
                               f"learned classifier, probability {probability:.2f} >= "
                               f"{harm_threshold:.2f}")
