@@ -92,7 +92,7 @@ def test_the_shipped_model_is_what_the_labelled_requests_train(tmp_path: Path) -
                     "--out", str(out)], check=True, timeout=300, capture_output=True)
     shipped = json.loads((ROOT / "quantumlayer_nb" / "safety" / "harm_model.json").read_text())
     trained = json.loads(out.read_text())
-    assert "never on hap_fresh6.txt or hap_fresh7.txt" in shipped["about"]
+    assert "never on hap_fresh8.txt or hap_fresh9.txt" in shipped["about"]
     assert trained["about"] == shipped["about"]
     assert trained["categories"] == shipped["categories"]
     assert trained["terms"].keys() == shipped["terms"].keys()
@@ -187,6 +187,6 @@ def test_every_overrulable_reason_names_a_rule_and_a_threat_is_never_overruled()
     match = find_harm(lowered)
     assert match is not None
     assert not match.overrulable
-    assert load_harm_model().assess(lowered)[0] < SafetyPolicy().harm_model_veto  # the model errs
+    assert load_harm_model().probability(lowered) < 0.1  # the model errs: it reads no threat
     with pytest.raises(PolicyViolation):
         check_outgoing(threat, SafetyPolicy())
