@@ -1,6 +1,6 @@
 """Would a learned classifier beside the rules refuse more harm without refusing more work?
 
-Run:  python benchmarks/hap_learned.py [--threshold 0.95] [--veto 0.05]
+Run:  python benchmarks/hap_learned.py [--threshold 0.95] [--veto 0.02]
 
 The content policy's rules (``quantumlayer_nb.safety._harm``) were tuned on the labelled rounds
 after their first measurement, and each new round found them weaker on new wording. This
@@ -100,7 +100,7 @@ def fit(x: Any, harmful: Any) -> Any:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.95)
-    parser.add_argument("--veto", type=float, default=0.05)
+    parser.add_argument("--veto", type=float, default=0.02)
     args = parser.parse_args()
 
     import numpy as np

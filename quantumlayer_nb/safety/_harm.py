@@ -161,6 +161,41 @@ _NEW_REQUEST = re.compile(
 )
 
 
+# A report of harm done to the asker or to someone they speak for: "i'm being harassed by an
+# anonymous account", "my son is being threatened by a classmate" (the harm in the passive,
+# its victim the subject), "my ex keeps finding out where i live", "her boyfriend tracks her
+# location" (a third party close to the victim does it). Such a sentence narrates; the
+# request, if any, follows it and is judged on its own.
+_PASSIVE_VICTIM = re.compile(
+    r"\b(?:i|we|she|he|they|(?:my|our) (?:[\w'-]+ ){0,2}[\w'-]+)(?:'m|'re|'s| am| is| are| was|"
+    r" were| have| has| had)?(?: been| being| getting| keeps? getting| got)? $"
+)
+_HARM_DONE = re.compile(
+    r"(?:harass|threaten|stalk|bulli|dox|doxx|blackmail|track|follow|humiliat|target|"
+    r"intimidat|spi)\w*ed\b"
+)
+# The doer, at the start of a clause: not "texts to my ex", "photos my ex posted".
+_THIRD_PARTY = re.compile(
+    r"(?:^|\b(?:thinks?|says?|said|told (?:me|us)|worried|afraid|scared|because|since|when|and|"
+    r"but|that|wants?|want) |, )"
+    r"(?:my|her|his|our|their) (?:[\w'-]+ )?(?:ex|ex-\w+|boyfriend|girlfriend|partner|husband|"
+    r"wife|classmate|coworker|co-worker|coach|neighbou?r|stalker|harasser|bully|abuser|"
+    r"landlord|stepfather|stepdad|uncle)(?: (?:is|was|keeps|kept|has been|always|still|"
+    r"somehow|sometimes|constantly|won't|will|can|could))*(?: to)? $"
+)
+_NOT_A_VERB = re.compile(r"(?:so|and|but|if|or|i|she|he|they|we|you|it|that|this|the|a|an|to)\b")
+
+
+def _reports_harm_done(lowered: str, match: re.Match[str]) -> bool:
+    """Whether the match narrates harm done to the asker or to someone they speak for."""
+    if _NEW_REQUEST.search(match.group()):
+        return False  # the match runs on into a request: "my ex ..., write a script that logs"
+    prefix = _sentence_prefix(lowered, match.start())
+    if _HARM_DONE.match(match.group()) and _PASSIVE_VICTIM.search(prefix):
+        return True
+    return _THIRD_PARTY.search(prefix) is not None and not _NOT_A_VERB.match(match.group())
+
+
 def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None) -> bool:
     """Whether the matched phrase is the object of a study verb earlier in its sentence."""
     if study is None:
@@ -288,6 +323,8 @@ def find_harm(lowered: str) -> HarmMatch | None:
         for match in matches:
             if _LABEL.search(match.group()):
                 continue  # an identifier such as "sexual/minors" names a category
+            if rule.category in ("harassment", "doxxing") and _reports_harm_done(lowered, match):
+                continue
             if rule.unless is not None and rule.unless.search(
                 lowered, max(0, match.start() - _AROUND), match.end() + _AROUND
             ):

@@ -7,7 +7,7 @@ is a logistic regression over two feature sets side by side: TF-IDF of words and
 and the request's WordLlama sentence embedding (the semantic cache's embedder, whose weights
 ship in its wheel), so wording it never saw can still land near wording it did. It is trained
 by ``benchmarks/train_harm_model.py`` on the project's labelled requests (never on
-``hap_fresh8.txt`` and ``hap_fresh9.txt``, the held-out rounds) and shipped as
+``hap_fresh10.txt`` and ``hap_fresh11.txt``, the held-out rounds) and shipped as
 ``harm_model.json`` beside this module. The TF-IDF part is evaluated here in pure Python, with
 the same formula as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``; the training script
 checks the whole score against scikit-learn's ``LogisticRegression`` on every training request
