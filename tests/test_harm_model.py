@@ -190,3 +190,17 @@ def test_every_overrulable_reason_names_a_rule_and_a_threat_is_never_overruled()
     assert load_harm_model().probability(lowered) < 0.1  # the model errs: it reads no threat
     with pytest.raises(PolicyViolation):
         check_outgoing(threat, SafetyPolicy())
+
+
+def test_an_overruled_report_does_not_shield_a_request_for_harm_after_it() -> None:
+    # The first match (a history essay) is overruled; the rules go on to the next one.
+    report = "how did nazi propaganda target children through the hitler youth, for my thesis"
+    lowered = normalise(report)
+    first = find_harm(lowered)
+    assert first is not None
+    assert first.overrulable
+    assert load_harm_model().probability(first.sentence(lowered)) < SafetyPolicy().harm_model_veto
+    assert check_outgoing(report, SafetyPolicy()).text == report
+    with pytest.raises(PolicyViolation) as caught:
+        check_outgoing(report + ". Then " + THREAT, SafetyPolicy())
+    assert caught.value.category == "harassment"

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 
@@ -61,6 +62,7 @@ __all__ = [
     "HarmCategory",
     "HarmMatch",
     "find_harm",
+    "harm_matches",
 ]
 
 CATEGORIES: tuple[HarmCategory, ...] = ("hate", "harassment", "doxxing", "minors", "profanity")
@@ -291,6 +293,15 @@ def find_harm(lowered: str) -> HarmMatch | None:
     Returns:
         The category and the rule's description, or None.
     """
+    return next(harm_matches(lowered), None)
+
+
+def harm_matches(lowered: str) -> Iterator[HarmMatch]:
+    """Every match of the rules in ``lowered``, in the order :func:`find_harm` tries them.
+
+    A caller that overrules one match (the learned stage's veto) goes on to the next, so a
+    report of harm cannot shield a request for harm elsewhere in the text.
+    """
     words = _WORD.findall(lowered)
     starts = {word[:4] for word in words}
     present: dict[int, bool] = {}  # trigger lists shared by rules are scanned once
@@ -336,14 +347,13 @@ def find_harm(lowered: str) -> HarmMatch | None:
                 if _is_described(sentence, rule.anywhere):
                     continue
             if not _is_study(lowered, match, rule.study):
-                return HarmMatch(rule.category, rule.reason, match.start(), match.end())
+                yield HarmMatch(rule.category, rule.reason, match.start(), match.end())
     pattern = _slur_pattern()
     if _slur_words.isdisjoint(words) and not any(
         phrase in lowered for phrase in _slur_phrases
     ):
-        return None
+        return
     for match in pattern.finditer(lowered):
         if not _SLUR_STUDY.search(_sentence(lowered, match.start(), match.end())):
-            return HarmMatch("hate", "a slur against a group of people", match.start(),
-                             match.end())
-    return None
+            yield HarmMatch("hate", "a slur against a group of people", match.start(),
+                            match.end())

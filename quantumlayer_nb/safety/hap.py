@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from quantumlayer_nb.safety._harm import HarmCategory, find_harm, normalise
+from quantumlayer_nb.safety._harm import HarmCategory, find_harm, harm_matches, normalise
 from quantumlayer_nb.safety._harm_model import load_harm_model
 
 __all__ = [
@@ -292,18 +292,21 @@ def assess_hap(
         The verdict, with the category the rules or the model point to.
     """
     lowered = normalise(text)
-    harm = find_harm(lowered)
     scorer = _load_token_scorer()
     score = 0.0
     for chunk in _chunks(lowered):
         tokens = [t for t in _TOKEN.findall(chunk) if t not in _TECHNICAL_WORDS]
         score = max(score, scorer(tokens))
     learned = harm_threshold < 1.0
-    if harm is not None and not (
-        learned and harm_veto > 0.0 and harm.overrulable
-        and load_harm_model().probability(harm.sentence(lowered)) < harm_veto
-    ):
-        return HapVerdict(True, harm.category, score, harm.reason)
+    scored: dict[str, float] = {}  # a sentence with several matches is scored once
+    for harm in harm_matches(lowered):
+        if not (learned and harm_veto > 0.0 and harm.overrulable):
+            return HapVerdict(True, harm.category, score, harm.reason)
+        sentence = harm.sentence(lowered)
+        if sentence not in scored:
+            scored[sentence] = load_harm_model().probability(sentence)
+        if scored[sentence] >= harm_veto:
+            return HapVerdict(True, harm.category, score, harm.reason)
     if learned:
         model = load_harm_model()
         probability = model.probability(lowered)
