@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -156,7 +157,16 @@ def test_lab_inserts_generated_cell_and_progress_widget_moves(lab: str) -> None:
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
             page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
                 timeout=60_000)
-            for marker in ("%load_ext", "%%qlayer", "ProgressWidget(total"):
+            # %load_ext asks the lab extension to answer on a comm; a cell sent before that
+            # answer reaches the kernel inserts its code through set_next_input instead.
+            _run_cell(page, "%load_ext")
+            loaded = page.locator(".jp-Notebook .jp-CodeCell", has_text="%load_ext").first
+            deadline = time.monotonic() + 120
+            while not re.fullmatch(r"\[\d+\]:", loaded.locator(".jp-InputPrompt").inner_text()
+                                   .strip()):
+                assert time.monotonic() < deadline, "%load_ext did not finish"
+                page.wait_for_timeout(100)
+            for marker in ("%%qlayer", "ProgressWidget(total"):
                 _run_cell(page, marker)
 
             footer = page.locator(".qlayer-footer").first
