@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from hap_policy import FRESH, _read, _read_labelled
 
-from quantumlayer_nb.safety._harm import find_harm, normalise
+from quantumlayer_nb.safety._harm import harm_matches, normalise
 
 DATA = Path(__file__).parent / "data"
 EXTRA_ROUNDS: tuple[str, ...] = ()  # rounds not (yet) in hap_policy.FRESH
@@ -109,13 +109,16 @@ def main() -> int:
     texts = [text for _, _, text in rows]
     harmful = np.array([label != "benign" for _, label, _ in rows])
     rounds = np.array([name for name, _, _ in rows])
-    matches = [find_harm(text) for text in texts]
-    rules = np.array([match is not None for match in matches])
-    overrulable = np.array([match is not None and match.overrulable for match in matches])
-    sentences = [match.sentence(text) if match is not None else text
-                 for match, text in zip(matches, texts, strict=True)]
+    # Every match of the rules, as the package walks them: a text stays refused by the rules
+    # when one match is not overrulable, or the model upholds one overrulable match.
+    matches = [list(harm_matches(text)) for text in texts]
+    rules = np.array([bool(found) for found in matches])
+    standing = np.array([any(not match.overrulable for match in found) for found in matches])
+    pairs = [(i, match.sentence(texts[i])) for i, found in enumerate(matches)
+             for match in found if match.overrulable]
+    owner = np.array([i for i, _ in pairs], dtype=int)
     vectors = embeddings(texts)
-    sentence_vectors = embeddings(sentences)
+    sentence_vectors = embeddings([sentence for _, sentence in pairs])
     print(f"learned stage beside the rules: TF-IDF words and word pairs + WordLlama embedding, "
           f"logistic regression (C={C}, benign weight {BENIGN_WEIGHT}); refused when "
           f"p(harm) >= {args.threshold}, or a rule matches (an overrulable one: p(its sentence) >= "
@@ -132,12 +135,15 @@ def main() -> int:
         model = fit(design(words, [texts[i] for i in train], vectors[train], fit=True),
                     harmful[train])
         scores = model.predict_proba(design(words, [texts[i] for i in test], vectors[test]))[:, 1]
-        sentence_scores = model.predict_proba(
-            design(words, [sentences[i] for i in test], sentence_vectors[test]))[:, 1]
+        upheld = standing.copy()
+        judged = np.flatnonzero(np.isin(owner, test))
+        if len(judged):
+            sentence_scores = model.predict_proba(design(
+                words, [pairs[k][1] for k in judged], sentence_vectors[judged]))[:, 1]
+            upheld[owner[judged[sentence_scores >= args.veto]]] = True
         truth = harmful[test]
         cells = []
-        overruled = overrulable[test] & (sentence_scores < args.veto)
-        both = (rules[test] & ~overruled) | (scores >= args.threshold)
+        both = upheld[test] | (scores >= args.threshold)
         for key, refused in (("rules", rules[test]), ("both", both)):
             false, benign = int(refused[~truth].sum()), int((~truth).sum())
             hit, total = int(refused[truth].sum()), int(truth.sum())

@@ -9,8 +9,8 @@ except the rounds in ``hap_policy.HELD_OUT`` (``hap_fresh10.txt`` and ``hap_fres
 which stay the never-trained-on figure of ``benchmarks/hap_policy.py``. A second model, over
 the same features and the harmful requests only, names the category. Before writing, the
 package's scorer is checked against scikit-learn on every training request. Training is
-deterministic: the same data gives the same file (``tests/test_harm_model.py`` checks the
-shipped one).
+deterministic: the same data gives the same file on one machine, and the same weights to float32
+rounding on another (``tests/test_harm_model.py`` checks the shipped one).
 """
 
 from __future__ import annotations

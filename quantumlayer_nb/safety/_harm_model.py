@@ -51,10 +51,11 @@ def features(normalised: str) -> Counter[str]:
 
 
 def embed(normalised: str) -> Sequence[float]:
-    """The request's sentence embedding, as the model was trained on it (unit length)."""
+    """The request's sentence embedding (of its first ``EMBEDDED_CHARS``; unit length)."""
     from quantumlayer_nb.cache.embed import default_embedder
 
-    return default_embedder().embed([normalised], remember=False)[0]  # type: ignore[no-any-return]
+    vectors = default_embedder().embed([normalised[:EMBEDDED_CHARS]], remember=False)
+    return vectors[0]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -80,20 +81,14 @@ class HarmModel:
     embedder: Callable[[str], Sequence[float]] = embed
 
     def probability(self, normalised: str) -> float:
-        """The probability that ``normalised`` asks for harm (the check on every request)."""
-        return self._score(normalised, with_category=False)[0]
+        """The probability that ``normalised`` asks for harm."""
+        return self.assess(normalised)[0]
 
     def assess(self, normalised: str) -> tuple[float, HarmCategory]:
         """The probability that ``normalised`` asks for harm, and the likeliest category."""
-        probability, category = self._score(normalised, with_category=True)
-        assert category is not None
-        return probability, category
-
-    def _score(self, normalised: str, with_category: bool) -> tuple[float, HarmCategory | None]:
         harm = 0.0
         by_category = [0.0] * len(self.categories)
         norm = 0.0
-        matched: list[tuple[float, tuple[float, ...]]] = []
         for term, count in features(normalised).items():
             entry = self.terms.get(term)
             if entry is None:
@@ -102,23 +97,18 @@ class HarmModel:
             value = (1.0 + math.log(count)) * idf
             norm += value * value
             harm += value * weight
-            matched.append((value, category_weights))
-        scale = 1.0 / math.sqrt(norm) if norm > 0.0 else 0.0
-        logit = harm * scale + self.intercept
-        vector = self.embedder(normalised[:EMBEDDED_CHARS]) if len(self.embedding) else None
-        if vector is not None:
-            logit += float(self.embedding @ vector)
-        probability = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
-        if not with_category:
-            return probability, None
-        for value, category_weights in matched:  # the category only when it is asked for
             for k, category_weight in enumerate(category_weights):
                 by_category[k] += value * category_weight
+        scale = 1.0 / math.sqrt(norm) if norm > 0.0 else 0.0
+        logit = harm * scale + self.intercept
         scores = [s * scale + b for s, b in zip(by_category, self.category_intercepts,
                                                 strict=True)]
-        if vector is not None:
+        if len(self.embedding):
+            vector = self.embedder(normalised)
+            logit += float(self.embedding @ vector)
             scores = [s + float(v) for s, v in zip(scores, self.category_embedding @ vector,
                                                    strict=True)]
+        probability = 1.0 / (1.0 + math.exp(-logit)) if logit > -700 else 0.0
         return probability, self.categories[scores.index(max(scores))]
 
 

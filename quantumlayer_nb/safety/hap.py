@@ -298,20 +298,23 @@ def assess_hap(
         tokens = [t for t in _TOKEN.findall(chunk) if t not in _TECHNICAL_WORDS]
         score = max(score, scorer(tokens))
     learned = harm_threshold < 1.0
-    scored: dict[str, float] = {}  # a sentence with several matches is scored once
+    # Each text is scored once: a sentence with several matches, and a one-sentence request
+    # whose match was overruled and which is then scored as a whole.
+    scored: dict[str, tuple[float, HarmCategory]] = {}
+
+    def assess(part: str) -> tuple[float, HarmCategory]:
+        if part not in scored:
+            scored[part] = load_harm_model().assess(part)
+        return scored[part]
+
     for harm in harm_matches(lowered):
         if not (learned and harm_veto > 0.0 and harm.overrulable):
             return HapVerdict(True, harm.category, score, harm.reason)
-        sentence = harm.sentence(lowered)
-        if sentence not in scored:
-            scored[sentence] = load_harm_model().probability(sentence)
-        if scored[sentence] >= harm_veto:
+        if assess(harm.sentence(lowered))[0] >= harm_veto:
             return HapVerdict(True, harm.category, score, harm.reason)
     if learned:
-        model = load_harm_model()
-        probability = model.probability(lowered)
-        if probability >= harm_threshold:  # rare: the category is worked out only then
-            _, category = model.assess(lowered)
+        probability, category = assess(lowered)
+        if probability >= harm_threshold:
             return HapVerdict(True, category, score,
                               f"learned classifier, probability {probability:.2f} >= "
                               f"{harm_threshold:.2f}")
