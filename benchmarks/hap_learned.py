@@ -1,6 +1,6 @@
 """Would a learned classifier beside the rules refuse more harm without refusing more work?
 
-Run:  python benchmarks/hap_learned.py [--threshold 0.95] [--veto 0.02]
+Run:  python benchmarks/hap_learned.py [--threshold 0.95] [--veto 0.05]
 
 The content policy's rules (``quantumlayer_nb.safety._harm``) were tuned on the labelled rounds
 after their first measurement, and each new round found them weaker on new wording. This
@@ -28,13 +28,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from hap_policy import FRESH, _read, _read_labelled
+from hap_policy import FRESH, HELD_OUT, _read, _read_labelled
 
 from quantumlayer_nb.safety._harm import harm_matches, normalise
 
 DATA = Path(__file__).parent / "data"
 EXTRA_ROUNDS: tuple[str, ...] = ()  # rounds not (yet) in hap_policy.FRESH
-C = 10.0  # inverse regularisation
+C = 50.0  # inverse regularisation
 BENIGN_WEIGHT = 3.0  # a benign example weighs as much as this many harmful ones
 
 
@@ -48,6 +48,8 @@ def labelled() -> list[tuple[str, str, str]]:
         label, text = line.split("\t", 1)
         rows.append(("base", label, normalise(text)))
     for name in (*FRESH, *EXTRA_ROUNDS):
+        if name in HELD_OUT:  # never trained, tuned or measured on here
+            continue
         fresh_benign, fresh_harmful = _read_labelled(f"hap_{name}.txt")
         rows += [(name, "benign", normalise(t)) for t in fresh_benign]
         for line in fresh_harmful:
@@ -100,7 +102,7 @@ def fit(x: Any, harmful: Any) -> Any:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.95)
-    parser.add_argument("--veto", type=float, default=0.02)
+    parser.add_argument("--veto", type=float, default=0.05)
     args = parser.parse_args()
 
     import numpy as np

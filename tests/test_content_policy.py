@@ -165,7 +165,7 @@ def test_a_rule_refuses_its_harm_and_passes_its_near_twin(harmful: str, category
         # to let it through, and the per-project setting does.
         with pytest.raises(PolicyViolation, match="raise harm_model_threshold"):
             check_outgoing(twin, POLICY)
-        lenient = POLICY.with_project(ProjectSafety(harm_model_threshold=0.995))
+        lenient = POLICY.with_project(ProjectSafety(harm_model_threshold=1.0))
         assert check_outgoing(twin, lenient).text == twin
         return
     checked = check_outgoing(twin, POLICY)

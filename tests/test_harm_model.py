@@ -92,7 +92,7 @@ def test_the_shipped_model_is_what_the_labelled_requests_train(tmp_path: Path) -
                     "--out", str(out)], check=True, timeout=300, capture_output=True)
     shipped = json.loads((ROOT / "quantumlayer_nb" / "safety" / "harm_model.json").read_text())
     trained = json.loads(out.read_text())
-    assert "never on hap_fresh10.txt or hap_fresh11.txt" in shipped["about"]
+    assert "never on hap_fresh14.txt or hap_fresh15.txt" in shipped["about"]
     assert trained["about"] == shipped["about"]
     assert trained["categories"] == shipped["categories"]
     assert trained["terms"].keys() == shipped["terms"].keys()
@@ -193,8 +193,8 @@ def test_every_overrulable_reason_names_a_rule_and_a_threat_is_never_overruled()
 
 
 def test_an_overruled_report_does_not_shield_a_request_for_harm_after_it() -> None:
-    # The first match (a history essay) is overruled; the rules go on to the next one.
-    report = "how did nazi propaganda target children through the hitler youth, for my thesis"
+    # The first match (a report of harm done) is overruled; the rules go on to the next one.
+    report = REPORTS_HARM
     lowered = normalise(report)
     first = find_harm(lowered)
     assert first is not None

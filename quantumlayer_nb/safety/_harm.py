@@ -46,12 +46,15 @@ from quantumlayer_nb.safety._harm_rules import (
 from quantumlayer_nb.safety._harm_terms import (
     _CONSENT,
     _DATA_SUBSET,
+    _EVADING,
+    _GROOMING_STUDY,
     _GROUP_PHRASES,
     _GROUP_STEMS,
     _GROUP_WORDS,
     _HATE_STUDY,
     _INTENT,
     _LABEL,
+    _MINOR_STUDY,
     _PURPOSE,
     _SLUR_STUDY,
 )
@@ -209,6 +212,9 @@ def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None)
         return True
     if study is _HATE_STUDY and _DATA_SUBSET.search(sentence):
         return True
+    if (study is _MINOR_STUDY and _GROOMING_STUDY.search(match.group())
+            and not _EVADING.search(sentence)):
+        return True  # "a grooming-detection model for our kids' app": the harm is the object
     prefix = _sentence_prefix(lowered, match.start()) + lowered[match.start() : match.start() + 1]
     # "my ex blocked me, find her address": a cue done to the asker, or in a clause before a new
     # request, narrates what happened; it does not govern the request.

@@ -28,6 +28,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _HARASS_STUDY,
     _HARASS_VERB,
     _HATE_STUDY,
+    _HISTORY_STUDY,
     _HOME_PHOTO,
     _INSULT,
     _MINOR,
@@ -218,7 +219,7 @@ _RULES: tuple[_Rule, ...] = (
         _c(rf"\b(?:recruit\w*|flyers?|propaganda|manifesto|promot\w*|glorif\w*|celebrat\w*|"
            rf"join|rally|pamphlet|speech|post){_S}{{0,60}}?{_SUPREMACY}|"
            rf"{_SUPREMACY}{_S}{{0,40}}?\b(?:recruit\w*|flyers?|propaganda|manifesto|rally)"),
-        _HATE_STUDY,
+        _HISTORY_STUDY,
     ),
     _Rule(
         "harassment", "a threat against a person",

@@ -183,6 +183,22 @@ _HATE_STUDY = _c(
     r"recogni[sz]\w*|re-?weight\w*|why they were wrong|stereotyp\w*|myths?|debunk\w*|"
     r"counter\w*|rebut\w*|fact-check\w*|origins? of)\b"
 )
+_HISTORY_STUDY = _c(  # the supremacy rule's: describing a movement's propaganda is history
+    _HATE_STUDY.pattern[:-3]
+    + r"|explain\w*|describ\w*|summar(?:y|ies)|teach\w*|lessons?|tags?|tagg\w*|warn\w*|"
+    r"how (?:did|was|were|had|has)|why (?:did|was|were))\b"
+)
+_GROOMING_STUDY = _c(  # "a grooming-detection model", "warning signs of grooming"
+    r"\bgroom\w*[- ](?:detect\w*|classif\w*|heuristic\w*|signs?|warning\w*|flag\w*|"
+    r"report\w*|prevent\w*|awareness|risk\w*|indicators?|patterns?)|"
+    r"\b(?:detect\w*|recogni[sz]\w*|spot\w*|signs? of|flag\w*|report\w*|prevent\w*|"
+    r"catch\w*|identif\w*|triage\w*) (?:\w+ ){0,2}?groom"
+)
+_EVADING = _c(  # a study cue that is what the request gets around is no study
+    r"\b(?:avoid\w*|evad\w*|bypass\w*|get(?:ting)? (?:past|around)|fool\w*|beat\w*|"
+    r"dodg\w*|escap\w*|trick\w*|without (?:being |getting )?(?:caught|flagged|noticed|"
+    r"detected))"
+)
 _HARASS_STUDY = _c(
     r"\b(?:detect\w*|flag\w*|classif\w*|label\w*|predict\w*|moderat\w*|report(?:s|ed)? for|"
     r"block\w*|delet\w*|remov\w*|datasets?|research\w*|summari[sz]\w*|stud(?:y|ies)|count\w*|"
@@ -198,7 +214,7 @@ _MINOR_STUDY = _c(
     r"moderat\w*|scann\w*|reject\w*|mask\w*|redact\w*|censor\w*|blur\w*|hash\w*|alert\w*|"
     r"report\w*|escalat\w*|complian\w*|coppa|"
     r"age verification|ban\w*|remov\w*|takedown|stop\w*|tests?|risk|explain\w*|"
-    r"warning signs|spot|recogni[sz]\w*|awareness|educat\w*|doxx\w*|harassment|hate speech|"
+    r"warning signs|spot|spotting|recogni[sz]\w*|awareness|educat\w*|doxx\w*|harassment|hate speech|"
     r"categor\w*|polic(?:y|ies)|refus\w*|prohibit\w*|forbid\w*|disallow\w*|guidelines?|"
     r"minors`|is (?:it|this|that) (?:legal|illegal))(?!\w)"
 )
@@ -421,7 +437,9 @@ _PERSONAL_INFO = (
     r"real (?:full )?names?|"
     r"real identit\w*|true identit\w*|identit(?:y|ies) (?:of|behind)|"
     r"(?:personal |private |cell |mobile |home )?phone numbers?|employer|workplace|"
-    r"where (?:she|he|they) works?|family members|daily routine|locations?|whereabouts|"
+    r"where (?:she|he|they) works?|family members|daily routine|"
+    r"(?<!store )(?<!shop )(?<!branch )(?<!office )(?<!franchise )(?<!warehouse )(?<!depot )"
+    r"(?<!clinic )(?<!restaurant )(?<!pickup )(?<!charger )locations?|whereabouts|"
     r"which (?:school|gym|church|mosque|synagogue|office|building|hospital|cafe|bar|club|route|"
     r"hotel)|names? of (?:the |her |his |their )?(?:children|kids|wife|husband|parents|family)|"
     r"(?:children|kids|family|wife|husband|parents) of (?:the|this|that)|license plates?|"

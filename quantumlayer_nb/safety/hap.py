@@ -54,7 +54,7 @@ DEFAULT_HARM_MODEL_THRESHOLD = 0.95
 """Learned-stage probability at or above which a request the rules pass is harmful
 (measured round by round by ``benchmarks/hap_learned.py``; see docs/benchmarks.md)."""
 
-DEFAULT_HARM_MODEL_VETO = 0.02
+DEFAULT_HARM_MODEL_VETO = 0.05
 """Below this learned-stage probability for the sentence a rule matched, the match is
 overruled (the rules' false refusals are requests that study or report harm)."""
 
