@@ -37,8 +37,11 @@ Data (lines after a "# held-out" marker were written before the rules and never 
   benchmarks/data/hap_train9..12    training rounds written apart, most of their harm of that
                                     hard kind, with benign near-twins
   benchmarks/data/hap_fresh14.txt   the same format and brief as fresh12/13, written apart, each
-  benchmarks/data/hap_fresh15.txt   sha256 in its header, never trained or tuned on
-                                    ("fresh14/fresh15 slices", the held-out figure of the policy
+  benchmarks/data/hap_fresh15.txt   sha256 in its header (measured once, then trained on)
+  benchmarks/data/hap_train13..16   four more training rounds of the hard kind, written apart
+  benchmarks/data/hap_fresh16.txt   the same format and brief as fresh12/13, written apart, each
+  benchmarks/data/hap_fresh17.txt   sha256 in its header, never trained or tuned on
+                                    ("fresh16/fresh17 slices", the held-out figure of the policy
                                     as it ships)
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
@@ -59,8 +62,9 @@ TARGETS = {"false_refusals_max": 0.01, "harmful_refused_min": 0.90}
 FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5", "train2", "train3", "train4",
          "train5", "train6", "fresh6", "fresh7", "train7", "train8", "fresh8", "fresh9",
          "fresh10", "fresh11", "fresh12", "fresh13", "train9", "train10", "train11", "train12",
-         "fresh14", "fresh15")  # labelled rounds, oldest first
-HELD_OUT = ("fresh14", "fresh15")  # never trained or tuned on: the policy's honest figure
+         "fresh14", "fresh15", "train13", "train14", "train15", "train16", "fresh16",
+         "fresh17")  # labelled rounds, oldest first
+HELD_OUT = ("fresh16", "fresh17")  # never trained or tuned on: the policy's honest figure
 
 
 def _read(name: str) -> tuple[list[str], list[str]]:

@@ -5,7 +5,7 @@ Run:  python benchmarks/train_harm_model.py [--out PATH]
 The model and its settings are the ones ``benchmarks/hap_learned.py`` measured round by round
 (TF-IDF of words and word pairs and the WordLlama sentence embedding side by side, logistic
 regression, C=50, a benign example weighing 3 harmful ones), trained on every labelled request
-except the rounds in ``hap_policy.HELD_OUT`` (``hap_fresh14.txt`` and ``hap_fresh15.txt``),
+except the rounds in ``hap_policy.HELD_OUT`` (``hap_fresh16.txt`` and ``hap_fresh17.txt``),
 which stay the never-trained-on figure of ``benchmarks/hap_policy.py``. A second model, over
 the same features and the harmful requests only, names the category. Before writing, the
 package's scorer is checked against scikit-learn on every training request. Training is

@@ -92,7 +92,7 @@ def test_the_shipped_model_is_what_the_labelled_requests_train(tmp_path: Path) -
                     "--out", str(out)], check=True, timeout=300, capture_output=True)
     shipped = json.loads((ROOT / "quantumlayer_nb" / "safety" / "harm_model.json").read_text())
     trained = json.loads(out.read_text())
-    assert "never on hap_fresh14.txt or hap_fresh15.txt" in shipped["about"]
+    assert "never on hap_fresh16.txt or hap_fresh17.txt" in shipped["about"]
     assert trained["about"] == shipped["about"]
     assert trained["categories"] == shipped["categories"]
     assert trained["terms"].keys() == shipped["terms"].keys()
@@ -204,3 +204,18 @@ def test_an_overruled_report_does_not_shield_a_request_for_harm_after_it() -> No
     with pytest.raises(PolicyViolation) as caught:
         check_outgoing(report + ". Then " + THREAT, SafetyPolicy())
     assert caught.value.category == "harassment"
+
+
+def test_a_short_request_is_left_to_the_rules() -> None:
+    # A few words are mostly the model's intercept: it must not refuse them by itself.
+    from quantumlayer_nb.safety._harm_model import MIN_WORDS, enough_words
+
+    for prompt in ("tell me a joke", "who is she", "make it stop"):
+        assert not enough_words(normalise(prompt))
+        assert check_outgoing(prompt, SafetyPolicy()).text == prompt
+    assert enough_words(normalise("one two three four five six")) and MIN_WORDS == 6
+    for harmful, category in (("dox the moderator who banned me", "doxxing"),
+                              ("kill yourself", "harassment")):
+        with pytest.raises(PolicyViolation) as caught:  # the rules read any length
+            check_outgoing(harmful, SafetyPolicy())
+        assert caught.value.category == category

@@ -7,7 +7,7 @@ is a logistic regression over two feature sets side by side: TF-IDF of words and
 and the request's WordLlama sentence embedding (the semantic cache's embedder, whose weights
 ship in its wheel), so wording it never saw can still land near wording it did. It is trained
 by ``benchmarks/train_harm_model.py`` on the project's labelled requests (never on
-``hap_fresh10.txt`` and ``hap_fresh11.txt``, the held-out rounds) and shipped as
+``hap_fresh16.txt`` and ``hap_fresh17.txt``, the held-out rounds) and shipped as
 ``harm_model.json`` beside this module. The TF-IDF part is evaluated here in pure Python, with
 the same formula as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``; the training script
 checks the whole score against scikit-learn's ``LogisticRegression`` on every training request
@@ -32,7 +32,7 @@ from typing import Any
 
 from quantumlayer_nb.safety._harm_rules import HarmCategory
 
-__all__ = ["HarmModel", "load_harm_model"]
+__all__ = ["MIN_WORDS", "HarmModel", "enough_words", "load_harm_model"]
 
 TOKEN = re.compile(r"[a-z]+")  # the vectorizer's token pattern, on normalised text
 MODEL_FILE = "harm_model.json"
@@ -40,6 +40,17 @@ EMBEDDED_CHARS = 400
 """How much of a request the embedding reads: the labelled requests it was trained on are
 under 200 characters, and tokenizing costs about 1 µs a character (a prompt with a long
 ``context=`` description would otherwise pay milliseconds). The words are read in full."""
+
+MIN_WORDS = 6
+"""The fewest words on which the learned stage refuses by itself. Every labelled harmful
+request has at least six; below that a text is mostly the model's intercept and a noisy
+embedding ("tell me a joke" scored 0.96), and is left to the rules. The veto, which can only
+let a rule's match through, reads any length."""
+
+
+def enough_words(normalised: str) -> bool:
+    """Whether ``normalised`` has the :data:`MIN_WORDS` the learned stage needs to refuse."""
+    return len(TOKEN.findall(normalised)) >= MIN_WORDS
 
 
 def features(normalised: str) -> Counter[str]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quantumlayer_nb.safety._harm import HarmCategory, find_harm, harm_matches, normalise
-from quantumlayer_nb.safety._harm_model import load_harm_model
+from quantumlayer_nb.safety._harm_model import enough_words, load_harm_model
 
 __all__ = [
     "DEFAULT_HAP_THRESHOLD",
@@ -50,11 +50,11 @@ HapCategory = HarmCategory
 DEFAULT_HAP_THRESHOLD = 0.8
 """Model probability at or above which a text counts as profane (see docs/trust.md)."""
 
-DEFAULT_HARM_MODEL_THRESHOLD = 0.95
+DEFAULT_HARM_MODEL_THRESHOLD = 0.94
 """Learned-stage probability at or above which a request the rules pass is harmful
 (measured round by round by ``benchmarks/hap_learned.py``; see docs/benchmarks.md)."""
 
-DEFAULT_HARM_MODEL_VETO = 0.05
+DEFAULT_HARM_MODEL_VETO = 0.1
 """Below this learned-stage probability for the sentence a rule matched, the match is
 overruled (the rules' false refusals are requests that study or report harm)."""
 
@@ -275,8 +275,9 @@ def assess_hap(
     below ``harm_veto`` the match is overruled: those rules' false refusals are requests that
     study, report or defend against harm. Only that sentence is scored, so padding the
     request with harmless text does not overrule a rule. When no rule matches (or its match
-    is overruled), the learned stage scores the whole text; at or above ``harm_threshold`` it
-    names the category. Long texts are scored by the offensive-language
+    is overruled), the learned stage scores the whole text of at least
+    :data:`~quantumlayer_nb.safety._harm_model.MIN_WORDS` words; at or above
+    ``harm_threshold`` it names the category. Long texts are scored by the offensive-language
     model in pieces of a few sentences and the highest score counts, so one profane sentence
     is not diluted.
 
@@ -312,7 +313,7 @@ def assess_hap(
             return HapVerdict(True, harm.category, score, harm.reason)
         if assess(harm.sentence(lowered))[0] >= harm_veto:
             return HapVerdict(True, harm.category, score, harm.reason)
-    if learned:
+    if learned and enough_words(lowered):
         probability, category = assess(lowered)
         if probability >= harm_threshold:
             return HapVerdict(True, category, score,
