@@ -213,7 +213,8 @@ def test_a_short_request_is_left_to_the_rules() -> None:
     for prompt in ("tell me a joke", "who is she", "make it stop"):
         assert not enough_words(normalise(prompt))
         assert check_outgoing(prompt, SafetyPolicy()).text == prompt
-    assert enough_words(normalise("one two three four five six")) and MIN_WORDS == 6
+    assert MIN_WORDS == 6
+    assert enough_words(normalise("one two three four five six"))
     for harmful, category in (("dox the moderator who banned me", "doxxing"),
                               ("kill yourself", "harassment")):
         with pytest.raises(PolicyViolation) as caught:  # the rules read any length

@@ -214,7 +214,8 @@ _MINOR_STUDY = _c(
     r"moderat\w*|scann\w*|reject\w*|mask\w*|redact\w*|censor\w*|blur\w*|hash\w*|alert\w*|"
     r"report\w*|escalat\w*|complian\w*|coppa|"
     r"age verification|ban\w*|remov\w*|takedown|stop\w*|tests?|risk|explain\w*|"
-    r"warning signs|spot|spotting|recogni[sz]\w*|awareness|educat\w*|doxx\w*|harassment|hate speech|"
+    r"warning signs|spot|spotting|recogni[sz]\w*|awareness|educat\w*|doxx\w*|harassment|"
+    r"hate speech|"
     r"categor\w*|polic(?:y|ies)|refus\w*|prohibit\w*|forbid\w*|disallow\w*|guidelines?|"
     r"minors`|is (?:it|this|that) (?:legal|illegal))(?!\w)"
 )
