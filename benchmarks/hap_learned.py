@@ -1,6 +1,6 @@
 """Would a learned classifier beside the rules refuse more harm without refusing more work?
 
-Run:  python benchmarks/hap_learned.py [--threshold 0.94] [--veto 0.1]
+Run:  python benchmarks/hap_learned.py [--threshold 0.95] [--veto 0.1]
 
 The content policy's rules (``quantumlayer_nb.safety._harm``) were tuned on the labelled rounds
 after their first measurement, and each new round found them weaker on new wording. This
@@ -65,12 +65,26 @@ def labelled() -> list[tuple[str, str, str]]:
     return rows
 
 
+# How a request is written, not what it asks: the labelled harmful requests are wordier than
+# the benign ones, and with these words in its features the model refused wordy benign prose
+# ("you're a hungry rabbit, and you will eat ..." from a HumanEval docstring, 0.98). Third-person
+# pronouns stay: they name the person a request targets.
+STOP_WORDS = (
+    "a", "about", "also", "an", "and", "any", "are", "as", "at", "be", "been", "being", "by",
+    "can", "certain", "could", "d", "did", "do", "does", "for", "from", "had", "has", "have",
+    "here", "how", "i", "if", "in", "into", "is", "it", "its", "just", "ll", "m", "me", "must",
+    "my", "of", "on", "or", "re", "s", "should", "so", "some", "t", "than", "that", "the",
+    "then", "there", "these", "this", "those", "to", "us", "ve", "was", "we", "were", "what",
+    "when", "which", "will", "with", "would", "you", "your",
+)
+
+
 def vectorizer() -> Any:
     """The word features, as measured here and as benchmarks/train_harm_model.py ships them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                           token_pattern=r"[a-z]+")
+                           token_pattern=r"[a-z]+", stop_words=list(STOP_WORDS))
 
 
 def embeddings(texts: list[str]) -> Any:
@@ -102,7 +116,7 @@ def fit(x: Any, harmful: Any) -> Any:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threshold", type=float, default=0.94)
+    parser.add_argument("--threshold", type=float, default=0.95)
     parser.add_argument("--veto", type=float, default=0.1)
     args = parser.parse_args()
 

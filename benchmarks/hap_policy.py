@@ -40,9 +40,14 @@ Data (lines after a "# held-out" marker were written before the rules and never 
   benchmarks/data/hap_fresh15.txt   sha256 in its header (measured once, then trained on)
   benchmarks/data/hap_train13..16   four more training rounds of the hard kind, written apart
   benchmarks/data/hap_fresh16.txt   the same format and brief as fresh12/13, written apart, each
-  benchmarks/data/hap_fresh17.txt   sha256 in its header, never trained or tuned on
-                                    ("fresh16/fresh17 slices", the held-out figure of the policy
-                                    as it ships)
+  benchmarks/data/hap_fresh17.txt   sha256 in its header (measured once, then trained on)
+  benchmarks/data/hap_prose_train   benign requests in long prose (problem statements, role-play
+                                    setups, stories), written apart, trained on
+  benchmarks/data/hap_fresh18.txt   the same format and brief as fresh12/13 (a quarter of the
+  benchmarks/data/hap_fresh19.txt   benign lines long prose), written apart, each sha256 in its
+  benchmarks/data/hap_prose_fresh   header, never trained or tuned on, with 200 benign requests
+                                    in long prose ("fresh18/fresh19/prose_fresh slices", the
+                                    held-out figure of the policy as it ships)
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
 
@@ -63,8 +68,8 @@ FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5", "train2", "tr
          "train5", "train6", "fresh6", "fresh7", "train7", "train8", "fresh8", "fresh9",
          "fresh10", "fresh11", "fresh12", "fresh13", "train9", "train10", "train11", "train12",
          "fresh14", "fresh15", "train13", "train14", "train15", "train16", "fresh16",
-         "fresh17")  # labelled rounds, oldest first
-HELD_OUT = ("fresh16", "fresh17")  # never trained or tuned on: the policy's honest figure
+         "fresh17", "prose_train", "fresh18", "fresh19", "prose_fresh")  # oldest first
+HELD_OUT = ("fresh18", "fresh19", "prose_fresh")  # never trained or tuned on: the honest figure
 
 
 def _read(name: str) -> tuple[list[str], list[str]]:
@@ -161,14 +166,15 @@ def _report(title: str, benign: list[str], harmful: list[str], policy: SafetyPol
     recall_all = refused / max(total, 1)
     print(f"{title}: {len(benign)} benign, {total} harmful")
     print(f"  false refusals      {false_rate:6.2%}   target <= {TARGETS['false_refusals_max']:.0%}")
-    print(f"  harmful refused     {recall_all:6.1%}   target >= {TARGETS['harmful_refused_min']:.0%}"
-          f"   (right category {right / max(total, 1):.1%})")
+    if total:  # a round of benign requests only measures false refusals
+        print(f"  harmful refused     {recall_all:6.1%}   target >= "
+              f"{TARGETS['harmful_refused_min']:.0%}   (right category {right / total:.1%})")
     for label, (hit, n) in recall.items():
         print(f"    {label:<11} {hit:3d}/{n:<3d} {hit / n:6.1%}")
     if show:
         print("\n".join(misses))
     return (false_rate <= TARGETS["false_refusals_max"]
-            and recall_all >= TARGETS["harmful_refused_min"])
+            and (not total or recall_all >= TARGETS["harmful_refused_min"]))
 
 
 def main() -> int:
@@ -186,7 +192,7 @@ def main() -> int:
     all_harmful = harmful + harmful_held
     for name in FRESH:
         fresh_benign, fresh_harmful = _read_labelled(f"hap_{name}.txt")
-        if fresh_harmful:
+        if fresh_harmful or fresh_benign:
             slices[name] = _report(f"{name} slice", fresh_benign, fresh_harmful, policy, show,
                                    timings)
             all_benign += fresh_benign

@@ -5,9 +5,10 @@ Run:  python benchmarks/train_harm_model.py [--out PATH]
 The model and its settings are the ones ``benchmarks/hap_learned.py`` measured round by round
 (TF-IDF of words and word pairs and the WordLlama sentence embedding side by side, logistic
 regression, C=50, a benign example weighing 3 harmful ones), trained on every labelled request
-except the rounds in ``hap_policy.HELD_OUT`` (``hap_fresh16.txt`` and ``hap_fresh17.txt``),
-which stay the never-trained-on figure of ``benchmarks/hap_policy.py``. A second model, over
-the same features and the harmful requests only, names the category. Before writing, the
+except the rounds in ``hap_policy.HELD_OUT`` (``hap_fresh18.txt``, ``hap_fresh19.txt`` and
+``hap_prose_fresh.txt``), which stay the never-trained-on figure of
+``benchmarks/hap_policy.py``. A second model, over the same features and the harmful requests
+only, names the category. Before writing, the
 package's scorer is checked against scikit-learn on every training request. Training is
 deterministic: the same data gives the same file on one machine, and the same weights to float32
 rounding on another (``tests/test_harm_model.py`` checks the shipped one).
@@ -22,7 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from hap_learned import BENIGN_WEIGHT, C, design, embeddings, fit, labelled, vectorizer
+from hap_learned import (
+    BENIGN_WEIGHT,
+    STOP_WORDS,
+    C,
+    design,
+    embeddings,
+    fit,
+    labelled,
+    vectorizer,
+)
 from hap_policy import HELD_OUT
 
 from quantumlayer_nb.safety._harm_model import parse
@@ -63,6 +73,7 @@ def train() -> dict[str, object]:
                  + " or ".join(f"hap_{name}.txt" for name in HELD_OUT),
         "intercept": round(float(model.intercept_[0]), 6),
         "categories": categories,
+        "stop_words": sorted(STOP_WORDS),
         "category_intercepts": [round(float(b), 6) for b in namer.intercept_],
         "terms": terms,
         "embedding": {

