@@ -15,8 +15,9 @@ Each labelled round in turn is held out: the model is trained on every other req
 rounds, and the ordinary coding requests of ``ordinary_prompts.txt`` and
 ``semantic_cache_pairs.txt`` as more benign examples) and scored on the held-out round. The
 rules' own figure on a round they were tuned on is optimistic; the model's is not, since the
-model never saw the round. Targets of the content policy: false refusals <= 1%, harmful refused
->= 90%.
+model never saw the round. The rounds of ``hap_policy.HELD_OUT`` are left out altogether:
+they are measured once, by ``benchmarks/hap_policy.py``, with the settings chosen here.
+Targets of the content policy: false refusals <= 1%, harmful refused >= 90%.
 """
 
 from __future__ import annotations

@@ -8,10 +8,11 @@ regression, C=50, a benign example weighing 3 harmful ones), trained on every la
 except the rounds in ``hap_policy.HELD_OUT`` (``hap_fresh18.txt``, ``hap_fresh19.txt`` and
 ``hap_prose_fresh.txt``), which stay the never-trained-on figure of
 ``benchmarks/hap_policy.py``. A second model, over the same features and the harmful requests
-only, names the category. Before writing, the
-package's scorer is checked against scikit-learn on every training request. Training is
-deterministic: the same data gives the same file on one machine, and the same weights to float32
-rounding on another (``tests/test_harm_model.py`` checks the shipped one).
+only, names the category. The word features leave out ``hap_learned.STOP_WORDS``, and the file
+lists them for the package's scorer. Before writing, the package's scorer is checked against
+scikit-learn on every training request. Training is deterministic: the same data gives the
+same file on one machine, and the same weights to float32 rounding on another
+(``tests/test_harm_model.py`` checks the shipped one).
 """
 
 from __future__ import annotations

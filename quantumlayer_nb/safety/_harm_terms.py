@@ -184,9 +184,8 @@ _HATE_STUDY = _c(
     r"counter\w*|rebut\w*|fact-check\w*|origins? of)\b"
 )
 _HISTORY_STUDY = _c(  # the supremacy rule's: describing a movement's propaganda is history
-    _HATE_STUDY.pattern[:-3]
-    + r"|explain\w*|describ\w*|summar(?:y|ies)|teach\w*|lessons?|tags?|tagg\w*|warn\w*|"
-    r"how (?:did|was|were|had|has)|why (?:did|was|were))\b"
+    rf"{_HATE_STUDY.pattern}|\b(?:explain\w*|describ\w*|summar(?:y|ies)|teach\w*|lessons?|"
+    r"tags?|tagg\w*|warn\w*|how (?:did|was|were|had|has)|why (?:did|was|were))\b"
 )
 _GROOMING_STUDY = _c(  # "a grooming-detection model", "warning signs of grooming"
     r"\bgroom\w*[- ](?:detect\w*|classif\w*|heuristic\w*|signs?|warning\w*|flag\w*|"
