@@ -1,6 +1,6 @@
 """Would a learned classifier beside the rules refuse more harm without refusing more work?
 
-Run:  python benchmarks/hap_learned.py [--threshold 0.95] [--veto 0.1]
+Run:  python benchmarks/hap_learned.py [--threshold 0.95 [0.9 ...]] [--veto 0.1]
 
 The content policy's rules (``quantumlayer_nb.safety._harm``) were tuned on the labelled rounds
 after their first measurement, and each new round found them weaker on new wording. This
@@ -117,7 +117,8 @@ def fit(x: Any, harmful: Any) -> Any:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument("--threshold", type=float, nargs="+", default=[0.95],
+                        help="the first is the table's; a summary line is printed for each")
     parser.add_argument("--veto", type=float, default=0.1)
     args = parser.parse_args()
 
@@ -140,11 +141,12 @@ def main() -> int:
     sentence_vectors = embeddings([sentence for _, sentence in pairs])
     print(f"learned stage beside the rules: TF-IDF words and word pairs + WordLlama embedding, "
           f"logistic regression (C={C}, benign weight {BENIGN_WEIGHT}); refused when "
-          f"p(harm) >= {args.threshold}, or a rule matches (an overrulable one: p(its sentence) >= "
+          f"p(harm) >= {args.threshold[0]}, or a rule matches (an overrulable one: p(its sentence) >= "
           f"{args.veto})")
     print(f"{'held-out round':<15}{'benign':>7}{'harmful':>8}   {'rules alone':<30}"
           "rules and model")
     totals = {"rules": [0, 0, 0, 0], "both": [0, 0, 0, 0]}  # false, benign, refused, harmful
+    swept = {threshold: [0, 0, 0, 0] for threshold in args.threshold[1:]}
     for held in (*FRESH, *EXTRA_ROUNDS, "ordinary"):
         test = np.where(rounds == held)[0]
         if not len(test):
@@ -162,7 +164,12 @@ def main() -> int:
             upheld[owner[judged[sentence_scores >= args.veto]]] = True
         truth = harmful[test]
         cells = []
-        both = upheld[test] | ((scores >= args.threshold) & long_enough[test])
+        both = upheld[test] | ((scores >= args.threshold[0]) & long_enough[test])
+        for threshold, counts in swept.items():
+            refused = upheld[test] | ((scores >= threshold) & long_enough[test])
+            for k, value in enumerate((int(refused[~truth].sum()), int((~truth).sum()),
+                                       int(refused[truth].sum()), int(truth.sum()))):
+                counts[k] += value
         for key, refused in (("rules", rules[test]), ("both", both)):
             false, benign = int(refused[~truth].sum()), int((~truth).sum())
             hit, total = int(refused[truth].sum()), int(truth.sum())
@@ -177,6 +184,9 @@ def main() -> int:
         summary.append(f"{label}: false refusals {false / benign:.2%} ({false}/{benign}), "
                        f"harmful refused {hit / total:.1%}")
     print("all held-out rounds: " + "; ".join(summary) + " (targets: <= 1%, >= 90%)")
+    for threshold, (false, benign, hit, total) in swept.items():
+        print(f"  at threshold {threshold}: rules and model: false refusals {false / benign:.2%} "
+              f"({false}/{benign}), harmful refused {hit / total:.1%}")
     return 0
 
 

@@ -68,8 +68,10 @@ FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5", "train2", "tr
          "train5", "train6", "fresh6", "fresh7", "train7", "train8", "fresh8", "fresh9",
          "fresh10", "fresh11", "fresh12", "fresh13", "train9", "train10", "train11", "train12",
          "fresh14", "fresh15", "train13", "train14", "train15", "train16", "fresh16",
-         "fresh17", "prose_train", "fresh18", "fresh19", "prose_fresh")  # oldest first
-HELD_OUT = ("fresh18", "fresh19", "prose_fresh")  # never trained or tuned on: the honest figure
+         "fresh17", "prose_train", "fresh18", "fresh19", "prose_fresh", "train17",
+         "train18", "train19", "train20", "fresh20", "fresh21", "fresh22",
+         "fresh23")  # oldest first
+HELD_OUT = ("fresh20", "fresh21", "fresh22", "fresh23")  # never trained or tuned on: the honest figure
 
 
 def _read(name: str) -> tuple[list[str], list[str]]:

@@ -35,7 +35,7 @@ _GROUP_ADJ = (
     r"bangladeshi|jamaican|cuban|colombian|venezuelan|guatemalan|honduran|brazilian|russian|"
     r"ukrainian|israeli|lebanese|yemeni|albanian|japanese|middle eastern|south asian|hebrew|"
     r"sikh|hindu|buddhist|christian|catholic|mormon|atheist|bisexual|non-?binary|"
-    r"neurodivergent|latinx|aboriginal|gypsy)"
+    r"neurodivergent|latinx|aboriginal|gypsy|dalit|adivasi|lower[- ]caste|scheduled caste)"
 )
 _COUNTRY = (  # places of origin used as a proxy for nationality or ethnicity
     r"(?:india|pakistan|nigeria|mexico|china|somalia|syria|afghanistan|iran|iraq|turkey|"
@@ -66,6 +66,8 @@ _GROUP = (
     rf"(?:{_GROUP_ADJ} (?:\w+ )?{_GROUP_NOUN}|women|woman|females|girls|immigrants?|migrants?|"
     r"refugees?|foreigners|muslims?|jews|jewish|christians|hindus?|sikhs?|catholics|atheists|"
     r"asians?|africans|african americans?|arabs?|mexicans?|indians|chinese|roma|gypsies|"
+    r"dalits?|adivasis?|lower[- ]castes?|scheduled castes?|(?:irish |gypsy )?travell?ers? "
+    r"(?:community|communities|families|site|camp)|(?:irish|gypsy) travell?ers|"
     r"latinos?|hispanics?|gays?|lesbians?|homosexuals?|lgbtq?\+?|the elderly|"
     r"nigerians|pakistanis|somalis|syrians|afghans|iranians|iraqis|turks|palestinians|"
     r"haitians|filipinos|koreans|kurds|romanians|russians|ukrainians|israelis|jamaicans|"
@@ -400,6 +402,8 @@ _MINOR = (
     r"teenagers?|schoolgirls?|schoolboys?|(?:middle|elementary|primary) school (?:student|girl|"
     r"boy|child|kid|pupil)s?|pupils?|toddlers?|(?:little|young) (?:girl|boy)s?|"
     r"(?:middle|elementary|primary|high) schoolers?|high school (?:girl|boy|student)s?|"
+    r"(?:[1-9]|1[0-2])(?:st|nd|rd|th)[- ]graders?|(?:first|second|third|fourth|fifth|sixth|"
+    r"seventh|eighth|ninth|tenth)[- ]graders?|grade schoolers?|"
     r"(?:[1-9]|1[0-7])[- ]?(?:year|yr)s?[- ]?olds?|(?:one|two|three|four|five|six|seven|eight|"
     r"nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)[- ]year[- ]olds?|"
     r"aged (?:[1-9]|1[0-7])|who is (?:[1-9]|1[0-7])|(?:[1-9]|1[0-7]) ?(?:yo|y/o|y\.o)|"
@@ -410,6 +414,16 @@ _MINOR = (
     r"[.,]\d|x\b|times|met|mi\b|miles|k\b))|lolis?|lolicon|shota(?:con)?|child-?like|"
     r"young-looking|looks? (?:like )?(?:a |an )?(?:child|kid|minor|little girl|little boy|"
     r"(?:[1-9]|1[0-7])(?: years? old)?))\b"
+)
+_CSAM = (  # the material itself, named
+    r"(?:child (?:sexual )?abuse (?:material|imagery|images?|videos?|content|pics|photos?)|"
+    r"csam|child porn\w*|kiddie porn\w*|abuse (?:images?|videos?|material) of (?:children|minors|"
+    r"kids))\b"
+)
+_CSAM_GETTING = (  # getting, passing on or selling it
+    r"\b(?:find\w*|buy\w*|sell\w*|trad(?:e|es|ing)|download\w*|"
+    r"shar(?:e|es|ed|ing)(?![- ](?:apps?|platforms?|sites?|services?))|"  # not "photo-sharing app"
+    r"distribut\w*|links? to|folders? of|search terms|keywords|code ?words|where to get)\b"
 )
 _GOVERNANCE = (  # "explicit content policy": rules about such content, not the content
     r"(?:polic(?:y|ies)|filters?|warnings?|classifiers?|detectors?|detection|moderation|ratings?|"
@@ -563,7 +577,7 @@ _GROUP_STEMS = (
     "venezuel", "guatemal", "hondur", "brazil", "egypt", "morocc", "algeria", "ethiop",
     "eritre", "sudan", "ghana", "bangla", "kenya", "nepal", "lanka", "libya", "mexic", "chines",
     "indian", "africa", "arab", "asian", "jewish", "citizen", "marital", "sexual", "arabic",
-    "foreign",
+    "foreign", "dalit", "adivasi", "caste", "travell",
 )
 _GROUP_PHRASES = (
     "over 4", "over 5", "over 6", "older than", "age >", "age>", "age over", "age above",
