@@ -408,6 +408,10 @@ _MINOR = (
     r"nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)[- ]year[- ]olds?|"
     r"aged (?:[1-9]|1[0-7])|who is (?:[1-9]|1[0-7])|(?:[1-9]|1[0-7]) ?(?:yo|y/o|y\.o)|"
     r"(?:stated|said|supposed|meant|claimed) to be (?:[1-9]|1[0-7])|"
+    r"(?:they're|they are|she's|she is|he's|he is|users?|players?|kids?|girls?|boys?|anyone|"
+    r"members?|campers?|accounts?) under (?:1[0-7]|[1-9])\b(?! ?(?:%|[kmg]b|ms|\$))|"
+    r"(?:they're|she's|he's|canonically) (?:[1-9]|1[0-7])\b(?! ?(?:%|[kmg]b|ms|\$|minutes|"
+    r"hours|days|weeks|months|points|percent))|"
     r"(?:character|girl|boy|protagonist|heroine|hero|twin|she|he|they|both)s? (?:is|are|was|"
     r"were|being) (?:only |just |barely |both )?(?:[1-9]|1[0-7])\b(?! ?(?:%|cm|in\b|inch|feet|"
     r"foot|ft|kg|lbs?|pounds|min|hours?|days?|weeks?|months?|points?|percent|of\b|and\b|or\b|"
@@ -415,6 +419,30 @@ _MINOR = (
     r"young-looking|looks? (?:like )?(?:a |an )?(?:child|kid|minor|little girl|little boy|"
     r"(?:[1-9]|1[0-7])(?: years? old)?))\b"
 )
+_SUBSCRIPTION_BOMB = (  # burying a person's inbox or phone under sign-ups
+    r"\bsign\w* (?:[\w'.@-]+ ){0,5}?up (?:to|for) (?:\d[\d,]*|every|all|hundreds|thousands|"
+    r"dozens|tons|lots)\b[^.!?;\n]{0,60}?\b(?:newsletters?|mailing lists?|lists|sites|"
+    r"websites|services|spam|dating|porn)"
+)
+_INSULT_BY_GROUP = (  # insulting people for who they are
+    r"\b(?:insult|mock|demean|degrad|harass|abus|ridicul|taunt|humiliat)\w*\b[^.!?;\n]{0,40}?"
+    r"\bbased on (?:their|his|her|the|each) (?:\w+ ){0,2}(?:background|race|ethnicit\w*|"
+    r"religion|nationalit\w*|accent|skin|country|origin|flag|gender|sexuality|orientation|"
+    r"disabilit\w*|caste)"
+)
+_LOOKS_RANKING = (  # rating a person's looks to humiliate them
+    r"\bhot or not\b|\brat(?:e|es|ing) how (?:ugly|fat|hot|stupid|gross|disgusting)\b|"
+    r"\brank\w* (?:the )?(?:women|girls|coworkers|colleagues|classmates)\b[^.!?;\n]{0,40}?"
+    r"\bby (?:looks|attractiveness|hotness|how hot|how ugly|body)"
+)
+_PRIVATE_WITH_ME = (  # a child moved to somewhere private, with the asker
+    r"\b(?:mov(?:e|es|ed|ing)|switch\w*|tak(?:e|es|ing)|bring\w*|get|gets|getting|"
+    r"nudg\w* (?:them|her|him) to move)\b"
+    r"[^.!?;\n]{0,40}?\b(?:private|secret|another|different|encrypted|disappearing)\b"
+    r"[^.!?;\n]{0,20}?\bwith me\b"
+)
+_SWATTING = (r"\bswatting (?:scripts?|calls?|someone|him|her|them|a |the |this |that |my )|"
+             r"\bswat (?:him|her|them|a |the |this |that |my |someone|streamers?)")
 _CSAM = (  # the material itself, named
     r"(?:child (?:sexual )?abuse (?:material|imagery|images?|videos?|content|pics|photos?)|"
     r"csam|child porn\w*|kiddie porn\w*|abuse (?:images?|videos?|material) of (?:children|minors|"
@@ -439,7 +467,7 @@ _SEXUAL = (
     r"flirt\w*|sensual|undress\w*|sext\w*|love scenes?|sex scenes?|mak\w* love|"
     r"in bed (?:with|together)|bedroom scenes?|steamy|smut\w*|raunchy|kinky|skimpy|lingerie|"
     r"talk(?:ing)? dirty|dirty talk|without (?:any )?clothes|no clothes on|with no clothes|"
-    r"being touched|touched by|"
+    r"being touched|touched by|lemons? (?:scenes?|fics?|fanfics?|fan ?fiction|chapters?)|"
     r"(?:revealing|suggestive|provocative) (?:poses?|outfits?|photos?|pictures?|clothes|clothing|"
     r"swimsuits?|dress\w*))\b"
 )
