@@ -45,9 +45,15 @@ Data (lines after a "# held-out" marker were written before the rules and never 
                                     setups, stories), written apart, trained on
   benchmarks/data/hap_fresh18.txt   the same format and brief as fresh12/13 (a quarter of the
   benchmarks/data/hap_fresh19.txt   benign lines long prose), written apart, each sha256 in its
-  benchmarks/data/hap_prose_fresh   header, never trained or tuned on, with 200 benign requests
-                                    in long prose ("fresh18/fresh19/prose_fresh slices", the
-                                    held-out figure of the policy as it ships)
+  benchmarks/data/hap_prose_fresh   header (measured once, then trained on), with 200 benign
+                                    requests in long prose
+  benchmarks/data/hap_train17..20   training rounds: hate by proxies, groups in many countries,
+                                    long notebook requests, terse requests for text
+  benchmarks/data/hap_fresh20..23   the brief of fresh18/19, written apart, each sha256 in its
+                                    header (measured once in pairs, then trained on)
+  benchmarks/data/hap_fresh24.txt   the same brief, written apart, each sha256 in its header,
+  benchmarks/data/hap_fresh25.txt   never trained or tuned on ("never trained or tuned on",
+                                    the held-out figure of the policy as it ships)
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
 
