@@ -40,6 +40,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _NAMED,
     _PERSON,
     _PERSONAL_INFO,
+    _PICTURES_OF_SELF,
     _PRIVATE_WITH_ME,
     _PRONOUN,
     _PROTECTIVE,
@@ -54,6 +55,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _SWATTING,
     _UNSOLICITED,
     _VICTIM,
+    _WARNING_A_CHILD,
     _WHICH_PLACE,
 )
 
@@ -112,12 +114,10 @@ _RULES: tuple[_Rule, ...] = (
            rf"\btouch(?:es|ed|ing)? (?:the |a |his |her )?{_MINOR}"),
         _MINOR_STUDY,
         also=("child", "kid", "minor", "underage", "under-age", "teen", "preteen", "school",
-              "grader",
-              "pupil", "they're", "she's", "he's", "canonically",
-              "toddler", "girl", "boy", "old", "aged", "who is ", "yo ", "y/o", "stated to",
-              "said to be", "supposed to be", "meant to be", "claimed to be", "loli", "shota",
-              "childlike", "child-like", "young-looking", "looks", "is ", "are ", "was ", "were ",
-              "being "),
+              "grader", "pupil", "they're", "she's", "he's", "canonically", "toddler", "girl",
+              "boy", "old", "aged", "who is ", "yo ", "y/o", "stated to", "said to be",
+              "supposed to be", "meant to be", "claimed to be", "loli", "shota", "childlike",
+              "child-like", "young-looking", "looks", "is ", "are ", "was ", "were ", "being "),
     ),
     _Rule(
         "minors", "finding, passing on or selling child sexual abuse material",
@@ -161,15 +161,10 @@ _RULES: tuple[_Rule, ...] = (
         "minors", "getting a child to send pictures of themselves",
         ("pics of", "photos of", "pictures of", "selfies of", "videos of", "feet pic",
          "foot pic", "wears to bed", "wear to bed"),
-        _c(r"\b(?:send\w*|get\w*|ask\w*|nudg\w*|convinc\w*|persuad\w*|talk\w*|coax\w*|"
-           r"request\w*)\b[^.!?;\n]{0,40}?(?:\b(?:photos?|pics?|pictures?|selfies|videos?) of "
-           r"(?:themselves|herself|himself|yourself)\b|\b(?:feet|foot) pics?\b|"
-           r"\bwhat (?:she|he|they|you) wears? to bed\b)"),
+        _c(_PICTURES_OF_SELF),
         _MINOR_STUDY,
         (_c(rf"\b{_MINOR}"),),
-        anywhere=_c(r"\b(?:never|don't|do not|strangers?|predators?|someone|anyone|warn\w*|"
-                    r"teach\w*|alert\w*|detect\w*|flag\w*|report\w*|safety|protect\w*|why|"
-                    r"parents?|parental)\b"),
+        anywhere=_c(_WARNING_A_CHILD),
     ),
     _Rule(
         "doxxing", "finding or publishing where a specific person lives or who they are",

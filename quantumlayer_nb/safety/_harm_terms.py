@@ -441,6 +441,16 @@ _PRIVATE_WITH_ME = (  # a child moved to somewhere private, with the asker
     r"[^.!?;\n]{0,40}?\b(?:private|secret|another|different|encrypted|disappearing)\b"
     r"[^.!?;\n]{0,20}?\bwith me\b"
 )
+_PICTURES_OF_SELF = (  # asking someone for pictures of themselves
+    r"\b(?:send\w*|get\w*|ask\w*|nudg\w*|convinc\w*|persuad\w*|talk\w*|coax\w*|"
+    r"request\w*)\b[^.!?;\n]{0,40}?(?:\b(?:photos?|pics?|pictures?|selfies|videos?) of "
+    r"(?:themselves|herself|himself|yourself)\b|\b(?:feet|foot) pics?\b|"
+    r"\bwhat (?:she|he|they|you) wears? to bed\b)"
+)
+_WARNING_A_CHILD = (  # "teach my kids never to send ...": the sentence protects the child
+    r"\b(?:never|don't|do not|strangers?|predators?|someone|anyone|warn\w*|teach\w*|alert\w*|"
+    r"detect\w*|flag\w*|report\w*|safety|protect\w*|why|parents?|parental)\b"
+)
 _SWATTING = (r"\bswatting (?:scripts?|calls?|someone|him|her|them|a |the |this |that |my )|"
              r"\bswat (?:him|her|them|a |the |this |that |my |someone|streamers?)")
 _CSAM = (  # the material itself, named
