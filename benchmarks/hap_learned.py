@@ -115,6 +115,16 @@ def fit(x: Any, harmful: Any) -> Any:
     return model
 
 
+def _add(counts: list[int], refused: Any, truth: Any) -> tuple[int, int, int, int]:
+    """Add a round's false refusals, benign requests, harmful refused and harmful requests to
+    ``counts``, and return them."""
+    tally = (int(refused[~truth].sum()), int((~truth).sum()), int(refused[truth].sum()),
+             int(truth.sum()))
+    for k, value in enumerate(tally):
+        counts[k] += value
+    return tally
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, nargs="+", default=[0.95],
@@ -166,15 +176,9 @@ def main() -> int:
         cells = []
         both = upheld[test] | ((scores >= args.threshold[0]) & long_enough[test])
         for threshold, counts in swept.items():
-            refused = upheld[test] | ((scores >= threshold) & long_enough[test])
-            for k, value in enumerate((int(refused[~truth].sum()), int((~truth).sum()),
-                                       int(refused[truth].sum()), int(truth.sum()))):
-                counts[k] += value
+            _add(counts, upheld[test] | ((scores >= threshold) & long_enough[test]), truth)
         for key, refused in (("rules", rules[test]), ("both", both)):
-            false, benign = int(refused[~truth].sum()), int((~truth).sum())
-            hit, total = int(refused[truth].sum()), int(truth.sum())
-            for k, value in enumerate((false, benign, hit, total)):
-                totals[key][k] += value
+            false, benign, hit, total = _add(totals[key], refused, truth)
             refused_share = f"{hit / total:6.1%}" if total else "     -"
             cells.append(f"false {false / benign:6.1%}, refused {refused_share}")
         print(f"{held:<15}{int((~truth).sum()):>7}{int(truth.sum()):>8}   {cells[0]:<30}{cells[1]:<26}")

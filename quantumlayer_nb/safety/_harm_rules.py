@@ -135,7 +135,7 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _Rule(
         "harassment", "burying a person's inbox or phone under sign-ups",
-        ("sign",),
+        ("up to", "up for"),  # as the pattern needs them: "sign" alone is in "design", "assign"
         _c(_SUBSCRIPTION_BOMB),
         _HARASS_STUDY,
     ),

@@ -410,6 +410,8 @@ _MINOR = (
     r"(?:stated|said|supposed|meant|claimed) to be (?:[1-9]|1[0-7])|"
     r"(?:they're|they are|she's|she is|he's|he is|users?|players?|kids?|girls?|boys?|anyone|"
     r"members?|campers?|accounts?) under (?:1[0-7]|[1-9])\b(?! ?(?:%|[kmg]b|ms|\$))|"
+    # Apart from the "is 14" form below: that one leaves out "in", for heights ("is 5 in tall");
+    # "they're 13 in canon" is an age.
     r"(?:they're|she's|he's|canonically) (?:[1-9]|1[0-7])\b(?! ?(?:%|[kmg]b|ms|\$|minutes|"
     r"hours|days|weeks|months|points|percent))|"
     r"(?:character|girl|boy|protagonist|heroine|hero|twin|she|he|they|both)s? (?:is|are|was|"
