@@ -142,9 +142,10 @@ def main() -> int:
     # when one match is not overrulable, or the model upholds one overrulable match.
     matches = [list(harm_matches(text)) for text in texts]
     rules = np.array([bool(found) for found in matches])
-    standing = np.array([any(not match.overrulable for match in found) for found in matches])
+    standing = np.array([any(not match.overrulable_in(text) for match in found)
+                         for text, found in zip(texts, matches, strict=True)])
     pairs = [(i, match.sentence(texts[i])) for i, found in enumerate(matches)
-             for match in found if match.overrulable]
+             for match in found if match.overrulable_in(texts[i])]
     owner = np.array([i for i, _ in pairs], dtype=int)
     long_enough = np.array([enough_words(text) for text in texts])  # as the package gates it
     vectors = embeddings(texts)

@@ -1,8 +1,11 @@
 """Wrong hits and paraphrase hits of the semantic cache on labelled request pairs.
 
-Run: ``python benchmarks/semantic_cache.py [--threshold T] [--show-misses] [--repeat N]``.
+Run: ``python benchmarks/semantic_cache.py [--pairs FILE] [--threshold T] [--show-misses]
+[--repeat N]``.
 
-Reads ``benchmarks/data/semantic_cache_pairs.txt``: pairs "stored => later" that mean
+Reads ``benchmarks/data/semantic_cache_pairs.txt`` (or ``--pairs``, such as
+``benchmarks/data/semantic_cache_fresh.txt``, a held-out set written apart from the guards and
+measured once, its sha256 in its header): pairs "stored => later" that mean
 different things (near misses: arguments in another order, another column, file, literal,
 number, direction, antonym, aggregation or function) and pairs that ask for the same code
 (paraphrases). For each pair, the first request is stored, then the second is looked up, at
@@ -27,6 +30,7 @@ from typing import Any
 from quantumlayer_nb.cache import CacheConfig, CachedAnswer, ResponseCache
 
 DATA = Path(__file__).parent / "data" / "semantic_cache_pairs.txt"
+FRESH = Path(__file__).parent / "data" / "semantic_cache_fresh.txt"
 MODEL = "openai/gpt-4o-mini"
 PARAMS = {"temperature": 0, "max_tokens": 512}
 SYSTEM = "You write Python for a Jupyter notebook."
@@ -37,9 +41,18 @@ TARGET_ADDED_MS = 0.5  # the library's whole per-call overhead budget on the def
 
 def load_pairs(path: Path = DATA) -> list[tuple[str, str, str, str]]:
     """``(label, kind, stored, asked)`` for every pair; label is near_miss or paraphrase."""
+    import hashlib
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    recorded = [line.rsplit(" ", 1)[-1] for line in lines if line.startswith("# sha256 ")]
+    body = "".join(line + "\n" for line in lines
+                   if not line.startswith("#") or line.startswith("## "))
+    if recorded and hashlib.sha256(body.encode("utf-8")).hexdigest() != recorded[0]:
+        raise SystemExit(f"{path.name}: its lines changed since their sha256 was recorded; "
+                         "a measured-once set must not be edited (write a new one)")
     pairs = []
     label, kind = "", ""
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in lines:
         line = raw.strip()
         if line.startswith("## "):
             head = line[3:]
@@ -99,6 +112,8 @@ def without_guards(cache: ResponseCache, pairs: list[tuple[str, str, str, str]],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=Path, default=DATA,
+                        help=f"the labelled pairs (default {DATA.name}; held out: {FRESH.name})")
     parser.add_argument("--threshold", type=float, default=None,
                         help="semantic_threshold (default: the configured default)")
     parser.add_argument("--show-misses", action="store_true", help="list missed paraphrases")
@@ -106,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     config = CacheConfig(refresh_interval_s=0.05) if args.threshold is None else CacheConfig(
         refresh_interval_s=0.05, semantic_threshold=args.threshold)
-    pairs = load_pairs()
+    pairs = load_pairs(args.pairs)
     folder = Path(tempfile.mkdtemp(prefix="qlayer-semantic-bench-"))
     cache = ResponseCache(folder, config)
     wrong: list[tuple[str, str, str, float]] = []

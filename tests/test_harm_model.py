@@ -92,7 +92,7 @@ def test_the_shipped_model_is_what_the_labelled_requests_train(tmp_path: Path) -
                     "--out", str(out)], check=True, timeout=300, capture_output=True)
     shipped = json.loads((ROOT / "quantumlayer_nb" / "safety" / "harm_model.json").read_text())
     trained = json.loads(out.read_text())
-    assert ("never on hap_fresh24.txt or hap_fresh25.txt"
+    assert ("never on hap_fresh26.txt or hap_fresh27.txt"
             in shipped["about"])
     assert trained["about"] == shipped["about"]
     assert trained["categories"] == shipped["categories"]
@@ -205,6 +205,28 @@ def test_an_overruled_report_does_not_shield_a_request_for_harm_after_it() -> No
     with pytest.raises(PolicyViolation) as caught:
         check_outgoing(report + ". Then " + THREAT, SafetyPolicy())
     assert caught.value.category == "harassment"
+
+
+def test_a_match_with_no_words_around_it_is_never_overruled() -> None:
+    # The veto reads a study or a report in the words around a match; a sentence that is the
+    # match alone has none, however low the model scores it.
+    from quantumlayer_nb.safety._harm import VETO_CONTEXT_WORDS
+
+    bare = "What school does the daughter of that news anchor go to"
+    lowered = normalise(bare)
+    match = find_harm(lowered)
+    assert match is not None
+    assert match.category == "doxxing"
+    assert match.overrulable
+    assert not match.overrulable_in(lowered)
+    assert VETO_CONTEXT_WORDS == 3
+    with pytest.raises(PolicyViolation) as caught:
+        check_outgoing(bare, SafetyPolicy())
+    assert caught.value.category == "doxxing"
+    # With words around it that read as protection, the same match may be overruled.
+    guarded = "Block any post that asks what school the daughter of that news anchor goes to"
+    padded = find_harm(normalise(guarded))
+    assert padded is None or padded.overrulable_in(normalise(guarded))
 
 
 def test_a_short_request_is_left_to_the_rules() -> None:

@@ -44,6 +44,8 @@ from quantumlayer_nb.safety._harm_rules import (
     HarmCategory,
 )
 from quantumlayer_nb.safety._harm_terms import (
+    _CONDEMNATION,
+    _CONDEMNED_SUBJECT,
     _CONSENT,
     _DATA_SUBSET,
     _EVADING,
@@ -62,6 +64,7 @@ from quantumlayer_nb.safety._harm_terms import (
 __all__ = [
     "CATEGORIES",
     "DEFAULT_REFUSE",
+    "VETO_CONTEXT_WORDS",
     "HarmCategory",
     "HarmMatch",
     "find_harm",
@@ -84,6 +87,11 @@ OVERRULABLE = frozenset({
 (``benchmarks/hap_learned.py``), their false matches are requests that study, report or
 defend against harm. A threat, a protected attribute deciding an outcome in code, or a person
 contacted against their wishes is never overruled: there the overruled matches were harm."""
+
+
+VETO_CONTEXT_WORDS = 3
+"""The fewest words besides the match its sentence needs before the learned stage may overrule
+it. Every overruled false match in the labelled rounds has at least three."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,19 @@ class HarmMatch:
     def sentence(self, lowered: str) -> str:
         """The sentence of ``lowered`` (the text the rules ran on) that holds the match."""
         return _sentence(lowered, self.start, self.end)
+
+    def overrulable_in(self, lowered: str) -> bool:
+        """Whether the learned stage may overrule this match in ``lowered``.
+
+        Only a rule of :data:`OVERRULABLE`, and only when its sentence has at least
+        :data:`VETO_CONTEXT_WORDS` words besides the match: the veto reads a study or a report
+        in those words, and a sentence that is nothing but the match ("what school does the
+        daughter of that news anchor go to") has none to read.
+        """
+        if not self.overrulable:
+            return False
+        around = len(_WORD.findall(self.sentence(lowered)))
+        return around - len(_WORD.findall(lowered[self.start : self.end])) >= VETO_CONTEXT_WORDS
 
 
 _slurs: re.Pattern[str] | None = None
@@ -182,10 +203,12 @@ _HARM_DONE = re.compile(
 # The doer, at the start of a clause: not "texts to my ex", "photos my ex posted".
 _THIRD_PARTY = re.compile(
     r"(?:^|\b(?:thinks?|says?|said|told (?:me|us)|worried|afraid|scared|because|since|when|and|"
-    r"but|that|wants?|want) |, )"
-    r"(?:my|her|his|our|their) (?:[\w'-]+ )?(?:ex|ex-\w+|boyfriend|girlfriend|partner|husband|"
-    r"wife|classmate|coworker|co-worker|coach|neighbou?r|stalker|harasser|bully|abuser|"
-    r"landlord|stepfather|stepdad|uncle)(?: (?:is|was|keeps|kept|has been|always|still|"
+    r"but|that|wants?|want|where) |, )"
+    r"(?:(?:my|her|his|our|their) (?:[\w'-]+ )?(?:ex|ex-\w+|boyfriend|girlfriend|partner|"
+    r"husband|wife|classmate|coworker|co-worker|coach|neighbou?r|stalker|harasser|bully|abuser|"
+    r"landlord|stepfather|stepdad|uncle)|(?<=where )(?:some |other |older )?(?:classmates|"
+    r"kids|students|coworkers|co-workers|bullies))(?: (?:is|are|was|were|keep|keeps|kept|"
+    r"has been|have been|always|still|"
     r"somehow|sometimes|constantly|won't|will|can|could))*(?: to)? $"
 )
 _NOT_A_VERB = re.compile(r"(?:so|and|but|if|or|i|she|he|they|we|you|it|that|this|the|a|an|to)\b")
@@ -201,6 +224,9 @@ def _reports_harm_done(lowered: str, match: re.Match[str]) -> bool:
     return _THIRD_PARTY.search(prefix) is not None and not _NOT_A_VERB.match(match.group())
 
 
+_GROOMING_TAIL = 20  # "... known grooming indicators": the study word may follow the match
+
+
 def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None) -> bool:
     """Whether the matched phrase is the object of a study verb earlier in its sentence."""
     if study is None:
@@ -212,7 +238,8 @@ def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None)
         return True
     if study is _HATE_STUDY and _DATA_SUBSET.search(sentence):
         return True
-    if (study is _MINOR_STUDY and _GROOMING_STUDY.search(match.group())
+    if (study is _MINOR_STUDY
+            and _GROOMING_STUDY.search(lowered, match.start(), match.end() + _GROOMING_TAIL)
             and not _EVADING.search(sentence)):
         return True  # "a grooming-detection model for our kids' app": the harm is the object
     prefix = _sentence_prefix(lowered, match.start()) + lowered[match.start() : match.start() + 1]
@@ -222,6 +249,13 @@ def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None)
     if not cues or _NEW_REQUEST.search(prefix, cues[-1].end()):
         return False
     return _PURPOSE.search(prefix, cues[-1].end()) is None
+
+
+def _is_condemned(lowered: str, match: re.Match[str]) -> bool:
+    """Whether the matched phrase opens a clause that condemns it ("... is not okay")."""
+    return _CONDEMNED_SUBJECT.search(_sentence_prefix(lowered, match.start())) is not None and (
+        _CONDEMNATION.match(lowered, match.end()) is not None
+    )
 
 
 def _is_described(sentence: str, cue: re.Pattern[str] | None) -> bool:
@@ -340,6 +374,8 @@ def harm_matches(lowered: str) -> Iterator[HarmMatch]:
         for match in matches:
             if _LABEL.search(match.group()):
                 continue  # an identifier such as "sexual/minors" names a category
+            if _is_condemned(lowered, match):
+                continue
             if rule.category in ("harassment", "doxxing") and _reports_harm_done(lowered, match):
                 continue
             if rule.unless is not None and rule.unless.search(

@@ -6,11 +6,11 @@ request it is sure is benign (``veto`` in :func:`quantumlayer_nb.safety.hap.asse
 is a logistic regression over two feature sets side by side: TF-IDF of words and word pairs,
 and the request's WordLlama sentence embedding (the semantic cache's embedder, whose weights
 ship in its wheel), so wording it never saw can still land near wording it did. It is trained
-by ``benchmarks/train_harm_model.py`` on the project's labelled requests (never on
-``hap_fresh18.txt``, ``hap_fresh19.txt`` and ``hap_prose_fresh.txt``, the held-out rounds)
-and shipped as ``harm_model.json`` beside this module. The TF-IDF part is evaluated here in
-pure Python, with the same formula as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``;
-the training script checks the whole score against scikit-learn's ``LogisticRegression`` on
+by ``benchmarks/train_harm_model.py`` on the project's labelled requests (never on the
+held-out rounds, ``HELD_OUT`` in ``benchmarks/hap_policy.py``) and shipped as
+``harm_model.json`` beside this module. The TF-IDF part is evaluated here in pure Python,
+with the same formula as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)``; the training
+script checks the whole score against scikit-learn's ``LogisticRegression`` on
 every training request before it writes the file.
 
 A second linear model over the same features names the category of a request the first one

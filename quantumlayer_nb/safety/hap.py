@@ -309,7 +309,7 @@ def assess_hap(
         return scored[part]
 
     for harm in harm_matches(lowered):
-        if not (learned and harm_veto > 0.0 and harm.overrulable):
+        if not (learned and harm_veto > 0.0 and harm.overrulable_in(lowered)):
             return HapVerdict(True, harm.category, score, harm.reason)
         if assess(harm.sentence(lowered))[0] >= harm_veto:
             return HapVerdict(True, harm.category, score, harm.reason)
