@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +93,7 @@ def test_the_shipped_model_is_what_the_labelled_requests_train(tmp_path: Path) -
                     "--out", str(out)], check=True, timeout=300, capture_output=True)
     shipped = json.loads((ROOT / "quantumlayer_nb" / "safety" / "harm_model.json").read_text())
     trained = json.loads(out.read_text())
-    assert ("never on hap_fresh26.txt or hap_fresh27.txt"
+    assert ("never on hap_fresh28.txt or hap_fresh29.txt"
             in shipped["about"])
     assert trained["about"] == shipped["about"]
     assert trained["categories"] == shipped["categories"]
@@ -149,13 +150,19 @@ def test_a_response_keeps_every_rule_match() -> None:
         check_incoming(REPORTS_HARM, SafetyPolicy())
 
 
+def _log_odds(probability: float) -> float:
+    clamped = min(max(probability, 1e-12), 1 - 1e-12)
+    return math.log(clamped / (1 - clamped))
+
+
 def test_the_learned_stage_reads_meaning_as_well_as_words() -> None:
     # The sentence embedding scores a rewording with words the model may never have seen.
     model = load_harm_model()
     assert len(model.embedding) == 256
     words_only = dataclasses.replace(model, embedding=(), category_embedding=())
     text = normalise(UNSEEN_BY_RULES)
-    assert model.assess(text)[0] != pytest.approx(words_only.assess(text)[0], abs=1e-3)
+    # Compared as log-odds: near 1.0 the probabilities of both may round alike.
+    assert abs(_log_odds(model.assess(text)[0]) - _log_odds(words_only.assess(text)[0])) > 0.1
     zero = dataclasses.replace(model, embedder=lambda _: [0.0] * 256)
     assert zero.assess(text)[0] == pytest.approx(words_only.assess(text)[0], abs=1e-6)
 

@@ -57,6 +57,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _INTENT,
     _LABEL,
     _MINOR_STUDY,
+    _NARRATED,
     _PURPOSE,
     _SLUR_STUDY,
 )
@@ -196,9 +197,19 @@ _PASSIVE_VICTIM = re.compile(
     r"\b(?:i|we|she|he|they|(?:my|our) (?:[\w'-]+ ){0,2}[\w'-]+)(?:'m|'re|'s| am| is| are| was|"
     r" were| have| has| had)?(?: been| being| getting| keeps? getting| got)? $"
 )
+# Harm carried by what the victim receives: "my sister has been receiving threatening messages
+# from an ex", "maya, sixteen, has been getting anonymous messages in a group chat mocking her".
+# Not when the sentence wants it to go on ("so he keeps getting messages mocking him").
+_RECEIVED = re.compile(
+    r"\b(?:i|we|she|he|they|(?:my|our) (?:[\w'-]+ ){0,2}[\w'-]+|[a-z]+, [\w-]+,)"
+    r"(?:'s|'ve| am| is| are| was| were| have| has| had)?(?: been)? (?:receiv\w*|getting|got|gets|"
+    r"keeps? (?:getting|receiving)) (?:(?:[\w'-]+ ){0,3}(?:messages?|texts?|dms?|emails?|calls?|"
+    r"comments?|replies|threats?|voicemails?|posts?)\b[^.;!?,]{0,50})?$"
+)
+_WANTED = re.compile(r"\b(?:so|until|make sure|ensure|make|want|wants|keep him|keep her)\b")
 _HARM_DONE = re.compile(
     r"(?:harass|threaten|stalk|bulli|dox|doxx|blackmail|track|follow|humiliat|target|"
-    r"intimidat|spi)\w*ed\b"
+    r"intimidat|spi|mock|insult|abus|troll|torment|teas|sham|pil)\w*ed\b"
 )
 # The doer, at the start of a clause: not "texts to my ex", "photos my ex posted".
 _THIRD_PARTY = re.compile(
@@ -207,7 +218,13 @@ _THIRD_PARTY = re.compile(
     r"(?:(?:my|her|his|our|their) (?:[\w'-]+ )?(?:ex|ex-\w+|boyfriend|girlfriend|partner|"
     r"husband|wife|classmate|coworker|co-worker|coach|neighbou?r|stalker|harasser|bully|abuser|"
     r"landlord|stepfather|stepdad|uncle)|(?<=where )(?:some |other |older )?(?:classmates|"
-    r"kids|students|coworkers|co-workers|bullies))(?: (?:is|are|was|were|keep|keeps|kept|"
+    r"kids|students|coworkers|co-workers|bullies)|"
+    # anyone else who did it, in the past or present: "someone will break his legs" is a threat
+    r"(?:(?:a|an|some|one|this) (?:[\w'-]+ )?(?:classmate|guy|man|woman|stranger|user|account|"
+    r"student|kid|troll|commenter|poster|coworker|colleague|neighbou?r|member)|someone|somebody|"
+    r"(?:other )?(?:people|users|viewers|trolls|commenters|accounts))"
+    r"(?! (?:will|would|could|can|might|may|should|to)\b))"
+    r"(?: (?:is|are|was|were|keep|keeps|kept|"
     r"has been|have been|always|still|"
     r"somehow|sometimes|constantly|won't|will|can|could))*(?: to)? $"
 )
@@ -221,10 +238,26 @@ def _reports_harm_done(lowered: str, match: re.Match[str]) -> bool:
     prefix = _sentence_prefix(lowered, match.start())
     if _HARM_DONE.match(match.group()) and _PASSIVE_VICTIM.search(prefix):
         return True
+    head = match.group()[: match.group().rfind(" ") + 1]  # "my sister has been receiving"
+    if (_RECEIVED.search(prefix) or _RECEIVED.search(prefix + head)) and not _WANTED.search(
+        prefix + head
+    ):
+        return True
     return _THIRD_PARTY.search(prefix) is not None and not _NOT_A_VERB.match(match.group())
 
 
+_NARRATION = re.compile(rf"\b{_NARRATED}")
 _GROOMING_TAIL = 20  # "... known grooming indicators": the study word may follow the match
+
+
+def _asker_intends(sentence: str) -> bool:
+    """Whether an intent adverb ("on purpose", "quietly") says the harm is wanted.
+
+    Not when it sits inside what someone discovers or suspects: in "i suspect it quietly
+    penalises older applicants" the intent is the system's, and the asker is checking it.
+    """
+    intent = _INTENT.search(sentence)
+    return intent is not None and _NARRATION.search(sentence, 0, intent.start()) is None
 
 
 def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None) -> bool:
@@ -232,7 +265,7 @@ def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None)
     if study is None:
         return False
     sentence = _sentence(lowered, match.start(), match.end())
-    if _INTENT.search(sentence):
+    if _asker_intends(sentence):
         return False
     if _CONSENT.search(sentence):
         return True
@@ -260,7 +293,7 @@ def _is_condemned(lowered: str, match: re.Match[str]) -> bool:
 
 def _is_described(sentence: str, cue: re.Pattern[str] | None) -> bool:
     """Whether a cue anywhere in the sentence makes it a description or a fix, not a decision."""
-    return cue is not None and not _INTENT.search(sentence) and cue.search(sentence) is not None
+    return cue is not None and not _asker_intends(sentence) and cue.search(sentence) is not None
 
 
 def normalise(text: str) -> str:

@@ -125,7 +125,8 @@ _PERSON_NOUN = (
     r"cashier|reporter|mod|admin|gamer|coach|"
     r"senator|official|mayor|professor|coach|officer|roommate|tenant|lawyer|couple|family)s?"
     r"(?! (?:service|table|model|id|ids|name field|field|class|object|input|data|record|api|"
-    r"interface|agent|story|stories|list|directory|table)\b)"
+    r"interface|agent|story|stories|list|directory|table|queues?|dashboards?|panel|tools?|"
+    r"pipelines?|workflows?|logs?)\b)"
 )
 _PRONOUN = r"(?:her|him|them|she|he|his)\b"
 _NAMED = (
@@ -179,6 +180,7 @@ _UNSOLICITED = _c(  # what makes an image of someone's home a message of fear
 _PURPOSE = _c(r"\b(?:so (?:that )?|in order to|and then|then|until|to make|which will)\b")
 _NARRATED = (  # what a story or a case study tells: "she discovers that", "a model learned to"
     r"(?:(?:discover\w*|realis\w*|realiz\w*|notic\w*|finds? out|found out|learns?) that|"
+    r"(?:i|we) (?:suspect|think|believe|worry|fear)(?: that)? (?:it|the|our|this|they)\b|"
     r"(?:had |once )?(?:learned|learnt) to|case stud(?:y|ies))"
 )
 _HATE_STUDY = _c(  # a cue before the phrase: the phrase is studied or narrated, not wanted
