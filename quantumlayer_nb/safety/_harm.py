@@ -278,7 +278,11 @@ def _is_study(lowered: str, match: re.Match[str], study: re.Pattern[str] | None)
     prefix = _sentence_prefix(lowered, match.start()) + lowered[match.start() : match.start() + 1]
     # "my ex blocked me, find her address": a cue done to the asker, or in a clause before a new
     # request, narrates what happened; it does not govern the request.
-    cues = [cue for cue in study.finditer(prefix) if not _DONE_TO_ASKER.match(prefix, cue.end())]
+    cues = sorted(
+        (cue for pattern in (study, _NARRATION) for cue in pattern.finditer(prefix)
+         if not _DONE_TO_ASKER.match(prefix, cue.end())),
+        key=lambda cue: cue.end(),
+    )  # a story's "she realises her husband put a tracker on her car" narrates, too
     if not cues or _NEW_REQUEST.search(prefix, cues[-1].end()):
         return False
     return _PURPOSE.search(prefix, cues[-1].end()) is None

@@ -32,6 +32,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _HATE_STUDY,
     _HISTORY_STUDY,
     _HOME_PHOTO,
+    _HYPOTHETICAL_TO_YOU,
     _INSULT,
     _INSULT_BY_GROUP,
     _LOOKS_RANKING,
@@ -332,6 +333,7 @@ _RULES: tuple[_Rule, ...] = (
          "picture of", "pictures of", "pic of", "pics of"),
         _c(_FEAR_GOAL),
         _HARASS_STUDY,
+        anywhere=_HYPOTHETICAL_TO_YOU,
     ),
     _Rule(
         "harassment", "following a person from place to place",

@@ -179,7 +179,7 @@ _UNSOLICITED = _c(  # what makes an image of someone's home a message of fear
 # --- the study of harm ---------------------------------------------------------------------
 _PURPOSE = _c(r"\b(?:so (?:that )?|in order to|and then|then|until|to make|which will)\b")
 _NARRATED = (  # what a story or a case study tells: "she discovers that", "a model learned to"
-    r"(?:(?:discover\w*|realis\w*|realiz\w*|notic\w*|finds? out|found out|learns?) that|"
+    r"(?:(?:discover\w*|notic\w*|finds? out|found out|learns?) that|reali[sz](?:e|es|ed|ing)\b|"
     r"(?:i|we) (?:suspect|think|believe|worry|fear)(?: that)? (?:it|the|our|this|they)\b|"
     r"(?:had |once )?(?:learned|learnt) to|case stud(?:y|ies))"
 )
@@ -257,6 +257,13 @@ _CONDEMNATION = _c(
     r"acceptable|tolerated|allowed|welcome|permitted|a joke|harmless|funny|normal|your fault)|"
     r"(?:is|are) (?:unacceptable|illegal|abuse|a crime)|"
     r"(?:will not|won't) be tolerated|ha(?:s|ve) no place)\b"
+)
+
+# Harm to "you", the reader, in a hypothetical: "who to talk to if someone online makes you
+# uncomfortable". A lesson or a poster about harm, not a request to cause it.
+_HYPOTHETICAL_TO_YOU = _c(
+    r"\b(?:if|when|whenever) (?:someone|anyone|somebody|a stranger|an adult|a grown-up|people|"
+    r"a person)(?: [\w'-]+){0,3} (?:makes?|made|asks?|tells?|sends?|says?|scares?) you\b"
 )
 
 # --- the rules -----------------------------------------------------------------------------
@@ -560,8 +567,8 @@ _SEEK = (
 )
 
 _REPEATED_CONTACT = (  # contact that goes on against the person's wishes
-    r"\b(?:call|text|messag|dm|email|e-mail|ping|tag|mention|contact|spam|comment|repl|writ|send|"
-    r"follow)\w*\b"
+    r"\b(?<!on-)(?<!on )(?:call|text|messag|dm|email|e-mail|ping|tag|mention|contact|spam|comment|"
+    r"repl|writ|send|follow)\w*\b"
     rf"{_S}{{0,60}}?(?:from (?:new|different|random|fake|burner|alt|multiple|other|throwaway|"
     r"spoofed|sock ?puppet) (?:\w+ )?(?:accounts?|numbers?|profiles?|emails?|phones?|"
     r"addresses|usernames?)|nonstop|non-stop|constantly|relentlessly|over and over|all night|"
