@@ -263,7 +263,8 @@ _CONDEMNATION = _c(
 # uncomfortable". A lesson or a poster about harm, not a request to cause it.
 _HYPOTHETICAL_TO_YOU = _c(
     r"\b(?:if|when|whenever) (?:someone|anyone|somebody|a stranger|an adult|a grown-up|people|"
-    r"a person)(?: [\w'-]+){0,3} (?:makes?|made|asks?|tells?|sends?|says?|scares?) you\b"
+    r"a person)(?: [\w'-]+| -){0,5} (?:makes?|made|asks?|tells?|sends?|says?|scares?) you\b|"
+    r"\b(?:does|did|do) (?:this|that|it|anything|someone|anyone) (?:\w+ )?make you\b"
 )
 
 # --- the rules -----------------------------------------------------------------------------
@@ -567,8 +568,8 @@ _SEEK = (
 )
 
 _REPEATED_CONTACT = (  # contact that goes on against the person's wishes
-    r"\b(?<!on-)(?<!on )(?:call|text|messag|dm|email|e-mail|ping|tag|mention|contact|spam|comment|"
-    r"repl|writ|send|follow)\w*\b"
+    r"\b(?<!on-)(?<!on )(?<!a )(?:call|text|messag|dm|email|e-mail|ping|tag|mention|contact|"
+    r"spam|comment|repl|writ|send|follow)\w*\b"
     rf"{_S}{{0,60}}?(?:from (?:new|different|random|fake|burner|alt|multiple|other|throwaway|"
     r"spoofed|sock ?puppet) (?:\w+ )?(?:accounts?|numbers?|profiles?|emails?|phones?|"
     r"addresses|usernames?)|nonstop|non-stop|constantly|relentlessly|over and over|all night|"
