@@ -105,13 +105,13 @@ def design(words: Any, texts: list[str], vectors: Any, fit: bool = False) -> Any
     return sparse.hstack([x, sparse.csr_matrix(vectors)]).tocsr()
 
 
-def fit(x: Any, harmful: Any) -> Any:
-    """The harm model, with benign examples weighed as ``BENIGN_WEIGHT``."""
+def fit(x: Any, harmful: Any, benign_weight: float = BENIGN_WEIGHT) -> Any:
+    """The harm model, with benign examples weighed as ``benign_weight``."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=C, max_iter=5000)
-    model.fit(x, harmful, sample_weight=np.where(harmful, 1.0, BENIGN_WEIGHT))
+    model.fit(x, harmful, sample_weight=np.where(harmful, 1.0, benign_weight))
     return model
 
 
@@ -130,6 +130,9 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, nargs="+", default=[0.95],
                         help="the first is the table's; a summary line is printed for each")
     parser.add_argument("--veto", type=float, default=0.1)
+    parser.add_argument("--benign-weight", type=float, default=BENIGN_WEIGHT,
+                        help=f"how many harmful examples a benign one weighs (default "
+                             f"{BENIGN_WEIGHT}, the shipped model's)")
     args = parser.parse_args()
 
     import numpy as np
@@ -151,7 +154,7 @@ def main() -> int:
     vectors = embeddings(texts)
     sentence_vectors = embeddings([sentence for _, sentence in pairs])
     print(f"learned stage beside the rules: TF-IDF words and word pairs + WordLlama embedding, "
-          f"logistic regression (C={C}, benign weight {BENIGN_WEIGHT}); refused when "
+          f"logistic regression (C={C}, benign weight {args.benign_weight}); refused when "
           f"p(harm) >= {args.threshold[0]}, or a rule matches (an overrulable one: p(its sentence) >= "
           f"{args.veto})")
     print(f"{'held-out round':<15}{'benign':>7}{'harmful':>8}   {'rules alone':<30}"
@@ -165,7 +168,7 @@ def main() -> int:
         train = np.where(rounds != held)[0]
         words = vectorizer()
         model = fit(design(words, [texts[i] for i in train], vectors[train], fit=True),
-                    harmful[train])
+                    harmful[train], args.benign_weight)
         scores = model.predict_proba(design(words, [texts[i] for i in test], vectors[test]))[:, 1]
         upheld = standing.copy()
         judged = np.flatnonzero(np.isin(owner, test))
