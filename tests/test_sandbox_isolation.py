@@ -162,8 +162,10 @@ def test_sample_cannot_write_worker_memory_or_ptrace_it(isolation: str) -> None:
         after = box.run("x = 1", "assert x == 1", timeout=5)
     assert "mem: refused" in attack.stdout
     assert "ptrace: -1" in attack.stdout
+    # The worker still serves the next sample: it passes inside its own deadline, rather than
+    # being killed at it (how fast is the benchmarks' business, not a unit test's).
     assert after.passed
-    assert after.duration_ms < 3000
+    assert after.duration_ms < 5000
 
 
 LEAVE = """
