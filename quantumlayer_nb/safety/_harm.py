@@ -194,7 +194,9 @@ _NEW_REQUEST = re.compile(
 # location" (a third party close to the victim does it). Such a sentence narrates; the
 # request, if any, follows it and is judged on its own.
 _PASSIVE_VICTIM = re.compile(
-    r"\b(?:i|we|she|he|they|(?:my|our) (?:[\w'-]+ ){0,2}[\w'-]+)(?:'m|'re|'s| am| is| are| was|"
+    r"\b(?:i|we|she|he|they|who|someone|somebody|(?:my|our) (?:[\w'-]+ ){0,2}[\w'-]+|(?:a|an) "
+    r"(?:[\w'-]+ )?(?:kid|girl|boy|man|woman|person|student|child|teen|colleague|coworker))"
+    r"(?:'m|'re|'s| am| is| are| was|"
     r" were| have| has| had)?(?: been| being| getting| keeps? getting| got)? $"
 )
 # Harm carried by what the victim receives: "my sister has been receiving threatening messages
@@ -214,19 +216,34 @@ _HARM_DONE = re.compile(
 # The doer, at the start of a clause: not "texts to my ex", "photos my ex posted".
 _THIRD_PARTY = re.compile(
     r"(?:^|\b(?:thinks?|says?|said|told (?:me|us)|worried|afraid|scared|because|since|when|and|"
-    r"but|that|wants?|want|where) |, )"
+    r"but|that|wants?|want|where|weeks?|months?|years?|days?|ago|recently|lately|yesterday|"
+    r"today|tonight) |, )"
     r"(?:(?:my|her|his|our|their) (?:[\w'-]+ )?(?:ex|ex-\w+|boyfriend|girlfriend|partner|"
     r"husband|wife|classmate|coworker|co-worker|coach|neighbou?r|stalker|harasser|bully|abuser|"
     r"landlord|stepfather|stepdad|uncle)|(?<=where )(?:some |other |older )?(?:classmates|"
     r"kids|students|coworkers|co-workers|bullies)|"
     # anyone else who did it, in the past or present: "someone will break his legs" is a threat
-    r"(?:(?:a|an|some|one|this) (?:[\w'-]+ )?(?:classmate|guy|man|woman|stranger|user|account|"
-    r"student|kid|troll|commenter|poster|coworker|colleague|neighbou?r|member)|someone|somebody|"
+    r"(?:(?:a|an|some|one|this|a group of|a bunch of|a few|several|a couple of|some of the) "
+    r"(?:[\w'-]+ )?(?:classmate|guy|man|woman|stranger|user|account|student|kid|troll|"
+    r"commenter|poster|coworker|colleague|neighbou?r|member|boy|girl)s?|someone|somebody|"
     r"(?:other )?(?:people|users|viewers|trolls|commenters|accounts))"
     r"(?! (?:will|would|could|can|might|may|should|to)\b))"
     r"(?: (?:is|are|was|were|keep|keeps|kept|"
     r"has been|have been|always|still|"
-    r"somehow|sometimes|constantly|won't|will|can|could))*(?: to)? $"
+    r"somehow|sometimes|constantly|won't|will|can|could|posting|posted|sending|sent|sharing|"
+    r"shared|spreading|spread|making|made|leaving|left|passing around|passed around|"
+    r"circulating))*(?: to)? $"
+)
+# "we are not trying to figure out who wrote them": the harm named is what the asker will not do.
+_NEGATED_INTENT = re.compile(
+    r"\b(?:not|never|n't|no intention of) (?:(?:trying|wanting|going|planning|looking|attempting|"
+    r"asking(?: you)?|here) )?to $"
+)
+# "works out which old forum post leaked her location": tracing a leak that already happened.
+_LEAK_TRACED = re.compile(r"\bwhich (?:[\w'-]+ ){0,3}(?:leaked|exposed|revealed|gave away)\b")
+_THEN_USED = re.compile(
+    r"\bso (?:that )?(?:i|we|they|he|she)\b|\b(?:then|and) (?:post|share|go|visit|show up|find|"
+    r"send|use)\b"
 )
 _NOT_A_VERB = re.compile(r"(?:so|and|but|if|or|i|she|he|they|we|you|it|that|this|the|a|an|to)\b")
 
@@ -414,6 +431,11 @@ def harm_matches(lowered: str) -> Iterator[HarmMatch]:
             if _is_condemned(lowered, match):
                 continue
             if rule.category in ("harassment", "doxxing") and _reports_harm_done(lowered, match):
+                continue
+            if _NEGATED_INTENT.search(_sentence_prefix(lowered, match.start())):
+                continue
+            if rule.category == "doxxing" and _LEAK_TRACED.search(match.group()) and not (
+                    _THEN_USED.search(_sentence(lowered, match.start(), match.end()))):
                 continue
             if rule.unless is not None and rule.unless.search(
                 lowered, max(0, match.start() - _AROUND), match.end() + _AROUND

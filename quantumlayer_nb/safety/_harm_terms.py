@@ -180,6 +180,8 @@ _UNSOLICITED = _c(  # what makes an image of someone's home a message of fear
 _PURPOSE = _c(r"\b(?:so (?:that )?|in order to|and then|then|until|to make|which will)\b")
 _NARRATED = (  # what a story or a case study tells: "she discovers that", "a model learned to"
     r"(?:(?:discover\w*|notic\w*|finds? out|found out|learns?) that|reali[sz](?:e|es|ed|ing)\b|"
+    r"(?:has|have|had|'ve|'s) (?:just |recently )?found that\b(?! (?:[\w-]+'s|guy|girl|woman|man|"
+    r"person|account|user)\b)|"
     r"(?:i|we) (?:suspect|think|believe|worry|fear)(?: that)? (?:it|the|our|this|they)\b|"
     r"(?:had |once )?(?:learned|learnt) to|case stud(?:y|ies))"
 )
@@ -455,7 +457,10 @@ _MINOR = (
     r"were|being) (?:only |just |barely |both )?(?:[1-9]|1[0-7])\b(?! ?(?:%|cm|in\b|inch|feet|"
     r"foot|ft|kg|lbs?|pounds|min|hours?|days?|weeks?|months?|points?|percent|of\b|and\b|or\b|"
     r"[.,]\d|x\b|times|met|mi\b|miles|k\b))|lolis?|lolicon|shota(?:con)?|child-?like|"
-    r"young-looking|looks? (?:like )?(?:a |an )?(?:child|kid|minor|little girl|little boy|"
+    r"young-looking|(?:being|are|is|still) in (?:middle|elementary|primary|junior high|grade) "
+    r"school|youth (?:gymnast\w*|cheer\w*|dance\w*|swim\w*|pageants?)|"
+    r"\"?[a-z]+, (?:[1-9]|1[0-7])\"?,? (?:who|that)|under (?:1[0-7]|[1-9]) preferred|"
+    r"looks? (?:like )?(?:a |an )?(?:child|kid|minor|little girl|little boy|"
     r"(?:[1-9]|1[0-7])(?: years? old)?))\b"
 )
 _SUBSCRIPTION_BOMB = (  # burying a person's inbox or phone under sign-ups
@@ -475,10 +480,10 @@ _LOOKS_RANKING = (  # rating a person's looks to humiliate them
     r"\bby (?:looks|attractiveness|hotness|how hot|how ugly|body)"
 )
 _PRIVATE_WITH_ME = (  # a child moved to somewhere private, with the asker
-    r"\b(?:mov(?:e|es|ed|ing)|switch\w*|tak(?:e|es|ing)|bring\w*|get|gets|getting|"
+    r"\b(?:mov(?:e|es|ed|ing)|switch\w*|tak(?:e|es|ing)|bring\w*|get|gets|getting|join\w*|"
     r"nudg\w* (?:them|her|him) to move)\b"
     r"[^.!?;\n]{0,40}?\b(?:private|secret|another|different|encrypted|disappearing)\b"
-    r"[^.!?;\n]{0,20}?\bwith me\b"
+    r"[^.!?;\n]{0,20}?\bwith (?:just |only )?me\b"
 )
 _PICTURES_OF_SELF = (  # asking someone for pictures of themselves
     r"\b(?:send\w*|get\w*|ask\w*|nudg\w*|convinc\w*|persuad\w*|talk\w*|coax\w*|"
@@ -517,7 +522,8 @@ _SEXUAL = (
     r"in bed (?:with|together)|bedroom scenes?|steamy|smut\w*|raunchy|kinky|skimpy|lingerie|"
     r"talk(?:ing)? dirty|dirty talk|without (?:any )?clothes|no clothes on|with no clothes|"
     r"being touched|touched by|lemons? (?:scenes?|fics?|fanfics?|fan ?fiction|chapters?)|"
-    r"(?:revealing|suggestive|provocative) (?:poses?|outfits?|photos?|pictures?|clothes|clothing|"
+    r"\"?(?:revealing|suggestive|provocative)\"? (?:poses?|outfits?|photos?|pictures?|angles?|"
+    r"shots?|clothes|clothing|"
     r"swimsuits?|dress\w*))\b"
 )
 _PERSONAL_INFO = (
@@ -611,15 +617,47 @@ _FEAR_GOAL = (  # making a person afraid is the point
 )
 _SECRECY = (  # an adult getting a child to keep something from the people who protect it
     r"(?:convinc|persuad|get|make|teach|pressur|trick|manipulat|talk|chat|meet|messag|text|dm|"
-    r"contact|befriend)\w* (?:with )?(?:a |an |the |this |"
+    r"contact|befriend|explain\w* to)\w* (?:with )?(?:a |an |the |this |"
     rf"my |our |your )?(?:\w+ ){{0,2}}{_MINOR}{_S}{{0,60}}?(?:secret (?:from|between)|"
-    r"(?:our|a) (?:little |special )?secret\b|without (?:their|his|her|the) (?:parents?|mom|"
+    r"(?:our|a) (?:little |special )?secret\b|(?:are|is) (?:a |our )?secret\b|"
+    r"(?:parents?|mom|dad|mum) would (?:be )?(?:angry|mad|upset|cross)|"
+    r"without (?:their|his|her|the) (?:parents?|mom|"
     r"dad|mum|family|guardians?)(?:'s?)? (?:knowing|finding out|noticing|seeing|knowledge)|"
     r"keep (?:it|this|that|us|what happened) (?:a )?secret|"
     r"(?:not|never) (?:to )?tell (?:anyone|your|his|her|their|mom|dad|mum)|keep quiet|"
     r"touch(?:ing|ed|es)? (?:him|her|them|me|you|each other|between|down there|private)|"
     r"meet (?:me|up|us)(?: \w+)? alone|alone with (?:me|him|an adult)|"
     r"meet (?:me|up) (?:in person|offline|secretly|without))"
+)
+_HIDDEN_RECORD = (  # hiding one's record, or getting past the check, to be near children
+    r"\b(?:hid(?:e|es|ing)|conceal\w*|cover\w* up|get\w* (?:around|past)|bypass\w*|dodg\w*|"
+    r"beat(?:s|ing)?|cheat\w*|fool\w*|trick\w*|slip\w* (?:past|through)|without)\b"
+    r"[^.!?;\n]{0,50}?\b(?:background checks?|vetting|dbs checks?|my (?:conviction|criminal "
+    r"record|record|past|history|charges?|offen[cs]es?))\b"
+)
+_NEAR_CHILDREN = (  # what that record is kept from: work with children, or their abuse
+    r"\b(?:work|be|volunteer|get|stay|hang out|spend time)\w* (?:\w+ ){0,2}(?:with|around|near|"
+    r"close to) (?:\w+ ){0,1}(?:kids|children|minors|teens|youth)\b|\babus\w* (?:a |an )?"
+    r"(?:child|kid|minor)|\b(?:summer )?camps?\b|\bscouts?\b|\byouth\b"
+)
+_PICTURES_FOR_GIFTS = (  # paying for pictures: gifts, game money or cash in exchange
+    r"\b(?:gift ?cards?|robux|v-?bucks|nitro|money|cash|gifts?|skins|coins|gems|credits|"
+    r"\$\d+)\b[^.!?;\n]{0,30}?\b(?:in exchange for|in return for|for) (?:\w+ ){0,2}"
+    r"(?:pics|photos|pictures|selfies|nudes|videos)\b"
+    r"(?! of (?!(?:themselves|herself|himself|yourself|you|them|her|him)\b))"
+)
+_ALONE_WITH_CHILDREN = (  # the asker alone with children who are not theirs
+    rf"\b(?:gets? me|getting me|leaves? me|left me|i (?:can |could )?(?:be|get|spend time|stay))"
+    rf" alone with (?!my |our )(?:\w+ ){{0,2}}{_MINOR}"
+)
+_TOUCHING_A_CHILD = (  # an adult touching a child of the family
+    r"\btouch\w* (?:\w+ ){0,3}(?:daughter|son|niece|nephew|step-?daughter|step-?son|"
+    r"granddaughter|grandson|student|pupil|camper)s? (?:inappropriately|sexually|down there|"
+    r"under (?:her|his|their) clothes)"
+)
+_SEEKING_PARTNER = (  # looking for a partner, said of a child
+    r"\b(?:seek\w*|looking for|wants?|find\w*|meet\w*)\b[^.!?;\n]{0,30}?\b(?:companions?|"
+    r"girlfriends?|boyfriends?|lovers?|hookups?|sugar bab\w*|personals?)\b"
 )
 _ROMANCE = (
     r"(?:romanc\w*|romantic|dat(?:e|es|ed|ing)|kiss\w*|relationship|in love|girlfriend|"
