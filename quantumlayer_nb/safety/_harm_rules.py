@@ -101,6 +101,7 @@ _HATE = (
     "knock", "score", "declin", "turn", "forbid", "40", "unavailable", "never", "higher",
     "stricter", "tougher", "extra", "low", "put", "-", "minus", "prevent", "bar", "eligible",
     "restrict", "disallow", "multipl", "*", "times", "halv", "out", "rout", "slowest",
+    "clos", "send", "shunt", "divert", "shov", "dump", "weight", "downw",
 )
 _ADVERSE_TRIGGERS = (
     "remov", "delet", "discard", "toss", "purg", "skip", "ignor", "throw", "reject", "flag",
