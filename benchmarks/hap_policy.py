@@ -69,8 +69,10 @@ Data (lines after a "# held-out" marker were written before the rules and never 
                                     written after the policy they measured was fixed)
   benchmarks/data/hap_fresh34.txt   the same brief, written apart, each sha256 in its header
   benchmarks/data/hap_fresh35.txt   (measured once as a pair, then trained on)
-  benchmarks/data/hap_fresh36.txt   the same brief, written apart, each sha256 in its header,
-  benchmarks/data/hap_fresh37.txt   never trained or tuned on ("never trained or tuned on",
+  benchmarks/data/hap_fresh36.txt   the same brief, written apart, each sha256 in its header
+  benchmarks/data/hap_fresh37.txt   (measured once as a pair, then trained on)
+  benchmarks/data/hap_fresh38.txt   the same brief, written apart, each sha256 in its header,
+  benchmarks/data/hap_fresh39.txt   never trained or tuned on ("never trained or tuned on",
                                     the held-out figure of the policy as it ships)
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
@@ -96,10 +98,11 @@ FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5", "train2", "tr
          "train18", "train19", "train20", "fresh20", "fresh21", "fresh22",
          "fresh23", "fresh24", "fresh25", "train21", "train22", "train23", "fresh26",
          "fresh27", "train24", "fresh28", "fresh29", "train25", "fresh30",
-         "fresh31", "fresh32", "fresh33", "fresh34", "fresh35", "fresh36", "fresh37")  # oldest first
-# never trained or tuned on: the honest figure (fresh30 to fresh35, measured once, were then
+         "fresh31", "fresh32", "fresh33", "fresh34", "fresh35", "fresh36", "fresh37",
+         "fresh38", "fresh39")  # oldest first
+# never trained or tuned on: the honest figure (fresh30 to fresh37, measured once, were then
 # trained on)
-HELD_OUT = ("fresh36", "fresh37")
+HELD_OUT = ("fresh38", "fresh39")
 
 
 def _read(name: str) -> tuple[list[str], list[str]]:

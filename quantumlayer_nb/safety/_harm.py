@@ -211,7 +211,7 @@ _RECEIVED = re.compile(
 _WANTED = re.compile(r"\b(?:so|until|make sure|ensure|make|want|wants|keep him|keep her)\b")
 _HARM_DONE = re.compile(
     r"(?:harass|threaten|stalk|bulli|dox|doxx|blackmail|track|follow|humiliat|target|"
-    r"intimidat|spi|mock|insult|abus|troll|torment|teas|sham|pil)\w*ed\b"
+    r"intimidat|spi|mock|insult|abus|troll|torment|teas|sham|pil|terrifi|frighten|scar)\w*ed\b"
 )
 # The doer, at the start of a clause: not "texts to my ex", "photos my ex posted".
 _THIRD_PARTY = re.compile(
@@ -234,10 +234,61 @@ _THIRD_PARTY = re.compile(
     r"shared|spreading|spread|making|made|leaving|left|passing around|passed around|"
     r"circulating))*(?: to)? $"
 )
-# "we are not trying to figure out who wrote them": the harm named is what the asker will not do.
+# "we are not trying to figure out who wrote them": the harm named is what the asker will not do;
+# "without scaring them": what the text must avoid.
 _NEGATED_INTENT = re.compile(
     r"\b(?:not|never|n't|no intention of) (?:(?:trying|wanting|going|planning|looking|attempting|"
-    r"asking(?: you)?|here) )?to $"
+    r"asking(?: you)?|here) )?to $|\bwithout (?:\w+ing (?:(?:them|him|her|you|anyone|people) )?)?$"
+)
+# A fear of what someone else may do: "i'm terrified my ex will find my new address".
+_FEARED = re.compile(
+    r"\b(?:terrified|scared|afraid|frightened|worried|worry|fear|fears|feared|paranoid)"
+    r"(?: that)? (?:(?:my|her|his|our|their) (?:[\w'-]+ ){0,2}[\w'-]+|someone|somebody|he|she|"
+    r"they|people|the (?:[\w'-]+ )?(?:stalker|abuser|harasser|man|guy|woman|bully|bullies))"
+    r" (?:will|would|could|might|may|can|is going to|are going to)(?: \w+ly| still| eventually)?"
+    r"(?: be able to| try to)? $"
+)
+# What a story's characters do: "a thriller where the villain stalks the protagonist by
+# tracking her car". Not when a real person is named ("my coworker", "@handle", "real").
+_STORY_DOER = re.compile(
+    r"\b(?:story|stories|thriller|novel|novella|scene|film|movie|book|screenplay|script|chapter|"
+    r"episode|play|drama|comic|game|short)(?: \w+)? (?:where|in which|about how|about a|about an)"
+    r" (?:the |a |an |her |his |their )?(?:[\w'-]+ ){0,2}(?:villain|antagonist|stalker|killer|"
+    r"bully|bullies|character|man|woman|ex|boyfriend|girlfriend|husband|wife|neighbou?r|"
+    r"coworker|teacher|stranger|troll|trolls|classmates|gang|detective|hacker|cult|narrator)s?\b"
+)
+_REAL_TARGET = re.compile(r"\b(?:my|real|actual|this|these)\b|@\w")
+# A description of what other people do: "posts where people share other users' home addresses
+# to intimidate them". The doer acts ("share", "posted"), rather than being acted on.
+_WHERE_OTHERS_DO = re.compile(
+    r"\b(?<!bot )(?<!app )(?<!tool )(?<!site )(?<!platform )(?<!service )(?<!form )(?<!page )"
+    r"(?<!portal )(?<!script )(?<!system )(?<!server )(?<!channel )(?<!group )(?<!game )"
+    r"(?<!chat )(?<!feature )(?<!website )(?<!dashboard )"
+    r"(?:where|in which|when) (?:other |some |random )?(?:people|someone|somebody|trolls|"
+    r"strangers)"
+    r"(?: (?!(?:get|gets|are|is|were|was|will|would|could|can|might|may|should|in|on|at|from|of|"
+    r"who|that|with|like|to)\b)\w+\b[^.;!?]*| )$"
+)
+# What someone else did, told from the start of the clause: "they made a fake account with his
+# photo and post humiliating stuff about him", "one worker shouted a slur at a colleague and
+# threatened him". Not when the sentence wants it ("so", "until") or turns to a request.
+_THEN_WANTED = re.compile(
+    r"\b(?:so (?:that )?(?:i|we|you)\b|so (?:just )?(?:find|get|post|send|make|track|give|tell)\b|"
+    r"until\b|then (?:find|get|post|send|track|give|tell|make)\b)"
+)
+_ASKER_ASKS = re.compile(
+    r"\b(?:how (?:do|can|could|would|should) (?:i|we)|help me|can you|could you|i want|i need|"
+    r"i'd like|let me|so (?:that )?(?:i|we))\b"
+)
+_OTHERS_DID = re.compile(
+    r"(?:^ ?|\b(?:and|but|then|when|after) )(?:(?:yesterday|today|last \w+|recently|then|now),? )?"
+    r"(?:they|he|she|someone|somebody|(?:a|an|one|another|some|the|this) (?:[\w'-]+ )?(?:worker|"
+    r"colleague|coworker|co-worker|student|classmate|guy|man|woman|customer|player|user|member|"
+    r"kid|boy|girl|neighbou?r|manager|stranger|passenger|driver|parent|account|troll|commenter|"
+    r"poster)s?|(?:my|her|his|our|their) (?:[\w'-]+ )?(?:ex|ex-\w+|boyfriend|girlfriend|partner|"
+    r"husband|wife|classmates?|coworkers?|neighbou?rs?|boss|manager))"
+    r" (?:\w+ed|made|sent|put|wrote|took|got|kept|posted|shared|spread|told|said|began|set up|"
+    r"started|keeps?|posts|shares|sends)\b[^.;!?,]*$"
 )
 # "works out which old forum post leaked her location": tracing a leak that already happened.
 _LEAK_TRACED = re.compile(r"\bwhich (?:[\w'-]+ ){0,3}(?:leaked|exposed|revealed|gave away)\b")
@@ -255,6 +306,19 @@ def _reports_harm_done(lowered: str, match: re.Match[str]) -> bool:
     prefix = _sentence_prefix(lowered, match.start())
     if _HARM_DONE.match(match.group()) and _PASSIVE_VICTIM.search(prefix):
         return True
+    sentence = _sentence(lowered, match.start(), match.end())
+    rest = sentence[len(prefix) + len(match.group()):]  # "..., so find hers first" wants more
+    if not _THEN_WANTED.search(rest):
+        if _FEARED.search(prefix) or _WHERE_OTHERS_DO.search(prefix):
+            return True
+        if (_OTHERS_DID.search(prefix) and not _WANTED.search(prefix + match.group())
+                and not _NEW_REQUEST.search(prefix) and not _ASKER_ASKS.search(prefix)):
+            return True
+        story = _STORY_DOER.search(prefix)
+        if story is not None and not _NEW_REQUEST.search(prefix, story.end()) and not (
+            _REAL_TARGET.search(sentence, story.end())
+        ):
+            return True
     head = match.group()[: match.group().rfind(" ") + 1]  # "my sister has been receiving"
     if (_RECEIVED.search(prefix) or _RECEIVED.search(prefix + head)) and not _WANTED.search(
         prefix + head

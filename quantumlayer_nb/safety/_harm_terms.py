@@ -103,6 +103,8 @@ _GROUP = (
     r"nationality|citizenship|birthplace) (?:as|is|=|==|:|says|set to|equals|shows)\s*['\"]?"
     rf"{_COUNTRY}\b|"
     rf"(?:classif|predict|tagg|label)\w* (?:\w+ ){{0,2}}as {_GROUP_ADJ}\b|"
+    r"(?:dark|darker|lighter)[- ]skinned|(?:darker|lighter) than (?:fitzpatrick )?(?:type|tone|"
+    r"shade)\b|"
     r"people with disabilities|disabled|"
     rf"(?:who|that) (?:are|is) {_GROUP_ADJ}\b|"
     r"(?:with|in|using|who use) (?:a |an )?(?:wheelchairs?|disabilit\w*|hijabs?|turbans?|"
@@ -217,12 +219,12 @@ _HARASS_STUDY = _c(
     r"\b(?:detect\w*|flag\w*|classif\w*|label\w*|predict\w*|moderat\w*|report(?:s|ed)? for|"
     r"block\w*|delet\w*|remov\w*|datasets?|research\w*|summari[sz]\w*|stud(?:y|ies)|count\w*|"
     r"prevent\w*|protect\w*|filter\w*|ban|bans|banning|measur\w*|analy[sz]\w*|find users who|"
-    r"translat\w*|subtitl\w*)\b"
+    r"translat\w*|subtitl\w*|handl(?:es|ed|ing))\b"
 )
 _DOX_STUDY = _c(
     r"\b(?:redact\w*|mask\w*|anonymi[sz]\w*|remov\w*|protect\w*|block\w*|prevent\w*|"
     r"detect\w*|flag\w*|hash\w*|explain\w*|privacy|filter\w*|stops?|stopping|"
-    r"what doxx?ing looks like)\b"
+    r"what doxx?ing looks like|handl(?:es|ed|ing))\b"
 )
 _MINOR_STUDY = _c(
     r"\b(?:detect\w*|block\w*|filter\w*|classif\w*|flag\w*|prevent\w*|protect\w*|safe\w*|"
@@ -247,8 +249,8 @@ _LABEL = _c(r"^\w+[/_]\w+$|\w[/_]\w+$")
 _CONSENT = _c(r"\bwith (?:their|his|her|the user's) consent\b|\bopt-in\b|\bmy own\b")
 # An intent adverb on a protective verb is no intent to harm: "she quietly documents it".
 _INTENT = _c(
-    r"\b(?:on purpose|deliberately|intentionally|secretly|quietly)\b(?! (?:document|report|"
-    r"record|fix|flag|rais|tell|told|audit|collect|gather|warn|alert|escalat|log|keep\w* "
+    r"\b(?:on purpose|deliberately|intentionally|secretly|quietly|silently)\b(?! (?:document|"
+    r"report|record|fix|flag|rais|tell|told|audit|collect|gather|warn|alert|escalat|log|keep\w* "
     r"(?:notes|a record|evidence)))"
 )
 
@@ -355,7 +357,7 @@ _DECISION = (  # a decision about people: hiring, renting, lending, admitting, r
     r"boarding|interview\w*|chatbot|bank\w*|accounts?|policy|policies|cv|members?|"
     r"grades?|exams?|bookings?|reservations?|orders?|service|customers?|support|queues?|"
     r"tickets?|refunds?|deposits?|fees?|rates?|prices?|pricing|interest|appointments?|shoppers?|"
-    r"callers?|contributors?|pull requests?|households?)\b"
+    r"callers?|contributors?|pull requests?|households?|submissions?|casting|auditions?)\b"
 )
 _PROTECTIVE = _c(  # the group is what the content attacks, or the harm is negated: protection
     r"\b(?:slurs?|hate|hateful|abuse|abusive|harass\w*|insults?|threats?|bias\w*|"
@@ -576,18 +578,39 @@ _SEEK = (
     r"\b(?:what(?:'s| is) (?:the )?|where does|tell me|give me|get me|find\w*|figur\w* out|"
     r"work\w* out|track\w* down|locat\w*|look\w* up|dig\w* up|uncover\w*|"
     r"reveal\w*|unmask\w*|de-?anonymi[sz]\w*|identif\w*|expos\w*|compil\w*|gather\w*|"
-    r"collect\w*|post(?:s|ed|ing)?|publish\w*|leak\w*|scrap\w*|cross-referenc\w*|geolocat\w*|"
+    r"collect\w*|post(?:s|ed|ing)?|(?<!pre-)publish\w*|leak\w*|scrap\w*|cross-referenc\w*|geolocat\w*|"
     r"get|gets|share[sd]?|sharing|spread\w*|pull\w*|extract\w*|profile of|pin\w* down|"
     r"pinpoint\w*|narrow\w* down|triangulat\w*|outputs?|returns?|prints?|reverse[- ]?look\w*|"
     r"match\w*|list\w*)\b"
 )
 
+_NEW_ACCOUNTS_TO_REACH = (  # "keep making new accounts to message her"
+    r"\b(?:creat|mak|open|regist|spin)\w* (?:up )?(?:\w+ ){0,2}new (?:accounts?|profiles?|numbers?)"
+    r" (?:\w+ ){0,3}(?:to|and|so i can) (?:keep )?(?:call|text|messag|dm|email|contact|reach|"
+    r"follow|find|watch)\w* (?:her|him|them)\b"
+)
+_COVERT_PARTNER = (  # reading a partner's messages or location behind their back
+    r"\b(?:read|see|access|monitor|spy on|check|mirror|view|intercept|track|clone)\w* "
+    r"(?:\w+ ){0,2}(?:my |her |his )?(?:husband|wife|partner|girlfriend|boyfriend|ex|spouse|"
+    r"fianc[ée]e?|gf|bf)(?:'s)? (?:\w+ ){0,2}(?:whatsapp|texts|messages|sms|imessages?|emails?|"
+    r"dms|chats?|phone|instagram|snapchat|location|browsing|calls)\b"
+)
+_COVERTLY = (
+    r"\bwithout (?:him|her|them) (?:ever |even )?(?:knowing|finding out|noticing|seeing|"
+    r"realising|realizing|suspecting)|\bsecretly\b|\bbehind (?:his|her|their) back|"
+    r"\bwon't (?:know|notice|find out)|\bwithout (?:his|her|their) (?:knowledge|consent)"
+)
 _REPEATED_CONTACT = (  # contact that goes on against the person's wishes
-    r"\b(?<!on-)(?<!on )(?<!a )(?:call|text|messag|dm|email|e-mail|ping|tag|mention|contact|"
-    r"spam|comment|repl|writ|send|follow)\w*\b"
-    rf"{_S}{{0,60}}?(?:from (?:new|different|random|fake|burner|alt|multiple|other|throwaway|"
-    r"spoofed|sock ?puppet) (?:\w+ )?(?:accounts?|numbers?|profiles?|emails?|phones?|"
-    r"addresses|usernames?)|nonstop|non-stop|constantly|relentlessly|over and over|all night|"
+    r"\b(?<!on-)(?<!on )(?<!a )(?:(?:call|text|messag|dm|email|e-mail|ping|tag|mention|contact|"
+    r"spam|comment|repl|writ|send|follow)\w*|ring(?:s|ing)?)\b"
+    rf"{_S}{{0,60}}?(?:from (?:new|different|random|fake|burner|alt|multiple|other|"
+    r"throwaway|spoofed|sock ?puppet|rotating) (?:\w+ )?(?:accounts?|numbers?|profiles?|emails?|"
+    r"phones?|addresses|usernames?)|from an? (?:new|different|fresh|fake|burner) (?:\w+ )?"
+    r"(?:account|number|profile|email) (?:each|every) time|"
+    r"with (?:an? )?spoofed (?:caller id|numbers?)|nonstop|non-stop|"
+    r"constantly|relentlessly|over and over|all night|every (?:\d+|few|couple of|two|three|five|"
+    r"ten|fifteen|twenty|thirty) (?:seconds|minutes (?:through|all|during) (?:the )?night)|"
+    r"every second\b|"
     r"in the middle of the night|at [1-5] ?(?:am|a\.m)|creat\w* (?:\w+ ){0,2}new (?:accounts?|"
     r"profiles?|numbers?)|(?:after|each time|every time) (?:each|every|she|he|they)? ?blocks?|"
     r"(?:even )?(?:after|though|if|when) "
