@@ -72,6 +72,12 @@ def test_paraphrase_with_the_same_meaning_bearing_words_hits(tmp_path: Path) -> 
         ("function", "use loc to select the rows", "use iloc to select the rows"),
         ("all or any", "drop rows where all values are missing",
          "drop rows where any value is missing"),
+        ("arguments of a call, one named a", "np.where(mask, a, b)", "np.where(mask, b, a)"),
+        ("an empty or a one-space string", "re.sub(r'\\s+', ' ', text)",
+         "re.sub(r'\\s+', '', text)"),
+        ("and or or", "filter rows where a > 1 and b < 2", "filter rows where a > 1 or b < 2"),
+        ("an operator", "filter df where x > 1 & y < 2", "filter df where x > 1 | y < 2"),
+        ("a comparison sign", "keep rows where age ≥ 18", "keep rows where age ≤ 18"),
     ],
 )
 def test_guard_refuses_a_request_that_only_looks_alike(

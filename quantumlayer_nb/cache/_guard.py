@@ -30,16 +30,22 @@ import re
 
 __all__ = ["GUARD_VERSION", "guard_signature", "semantic_group"]
 
-GUARD_VERSION = 1
+GUARD_VERSION = 2
 
 def _words(text: str) -> list[str]:
     return text.split()
 
 
-_QUOTED = re.compile(r"`([^`]*)`|\"([^\"]*)\"|'([^'\s][^']*)'")
+# Backticks, double quotes, single quotes around text (not an apostrophe), and an empty or
+# all-space single-quoted string ("re.sub(r'\\s+', '', s)" is not "re.sub(r'\\s+', ' ', s)").
+_QUOTED = re.compile(r"`([^`]*)`|\"([^\"]*)\"|'([^'\s][^']*)'|(?<![\w'])'( *)'(?![\w'])")
+# A lone "a" before a comma, a bracket or an operator is a name ("np.where(mask, a, b)",
+# "where a > 1"), not the article.
+_NAMED_A = re.compile(r"\b[aA]\b(?=\s*[,)\]=:<>!+*/^%&|~≥≤≠-])")
 # A token: a word (letters, digits, _ . / \ - : inside), a number, or an operator.
 _TOKEN = re.compile(
-    r"[./~]*[A-Za-z_][\w.\\/:-]*\w|[A-Za-z_]|\d[\w.,:/-]*\w%?|\d%?|[<>!=]=?|[+*/^%-]"
+    r"[./~]*[A-Za-z_][\w.\\/:-]*\w|[A-Za-z_]|\d[\w.,:/-]*\w%?|\d%?|[<>!=]=?|[+*/^%&|~-]|"
+    r"[≥≤≠→←⇒×÷±]"
 )
 _CODE_LIKE = re.compile(r"[_\\/.\d]|^[a-z]+[A-Z]")  # searched, not matched
 # A lone "a" is a name ("rename b to a", "subtract a from b"), not the article, after these
@@ -165,7 +171,7 @@ _FILLER = frozenset(
         """
         a an the please pls kindly me my our we us you your i it its this that these those some
         just also then code python snippet program script cell here there quickly simply easily
-        properly nicely correctly use given so well only and or actually really compute
+        properly nicely correctly use given so well only and actually really compute
         calculate calc is are be
         """
     )
@@ -266,12 +272,19 @@ def guard_signature(text: str) -> tuple[str, ...]:
     tokens: list[str] = []
     rest = []
     last = 0
+
+    def keep(token: str) -> str:
+        tokens.append(token)
+        return f" \x00{len(tokens) - 1} "
+
+    def unquoted(segment: str) -> str:
+        return _NAMED_A.sub(lambda m: keep("=" + m.group()), segment)
+
     for match in _QUOTED.finditer(text):
-        rest.append(text[last : match.start()])
-        rest.append(f" \x00{len(tokens)} ")
-        tokens.append("=" + next(g for g in match.groups() if g is not None))
+        rest.append(unquoted(text[last : match.start()]))
+        rest.append(keep("=" + next(g for g in match.groups() if g is not None)))
         last = match.end()
-    rest.append(text[last:])
+    rest.append(unquoted(text[last:]))
     body = _LEADING.sub("", "".join(rest).strip(), count=1)
     words: list[str] = []
     for part in re.split(r"(\x00\d+)", body):
