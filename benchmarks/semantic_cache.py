@@ -84,11 +84,25 @@ def get(cache: ResponseCache, text: str, scope: str, *, semantic: bool = True) -
                         semantic=semantic)
 
 
+def forget_requests(cache: ResponseCache) -> None:
+    """Drop the memos of recent requests, so the next lookup is a request seen for the first time.
+
+    The cache remembers a request's description and the embedder its vector between a lookup
+    and its store; a user's new request finds neither.
+    """
+    cache._described.clear()  # the memo a new request misses
+    recent = getattr(cache.embedder, "_recent", None)
+    if recent is not None:
+        recent.clear()
+
+
 def per_call_ms(cache: ResponseCache, texts: list[str], scope: str, *, semantic: bool,
-                repeat: int) -> float:
+                repeat: int, new: bool = True) -> float:
     samples = []
     for _ in range(repeat):
         for text in texts:
+            if new:
+                forget_requests(cache)
             started = time.perf_counter()
             get(cache, text, scope, semantic=semantic)
             samples.append((time.perf_counter() - started) * 1000)
@@ -164,11 +178,17 @@ def main() -> None:
         get(timing, text, "all")
     exact_ms = per_call_ms(timing, asked_texts, "all", semantic=False, repeat=args.repeat)
     full_ms = per_call_ms(timing, asked_texts, "all", semantic=True, repeat=args.repeat)
+    again_exact = per_call_ms(timing, asked_texts, "all", semantic=False, repeat=args.repeat,
+                              new=False)
+    again_full = per_call_ms(timing, asked_texts, "all", semantic=True, repeat=args.repeat,
+                             new=False)
     print(f"lookup per call, p50 over {len(asked_texts) * args.repeat} lookups of "
-          f"{len(asked_texts)} requests ({len(timing)} stored):")
+          f"{len(asked_texts)} requests ({len(timing)} stored), each request new to the process:")
     print(f"  exact only (semantic=False)      {exact_ms:.3f} ms")
     print(f"  exact + semantic (the default)   {full_ms:.3f} ms   added "
           f"{full_ms - exact_ms:+.3f} ms (target <= {TARGET_ADDED_MS} ms)")
+    print(f"  the same requests asked again (remembered): exact only {again_exact:.3f} ms, "
+          f"exact + semantic {again_full:.3f} ms, added {again_full - again_exact:+.3f} ms")
     ok = not wrong and rate >= TARGET_PARAPHRASE_RATE and full_ms - exact_ms <= TARGET_ADDED_MS
     print("targets met" if ok else "TARGETS NOT MET")
 
