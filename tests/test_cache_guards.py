@@ -55,6 +55,39 @@ def test_paraphrase_with_the_same_meaning_bearing_words_hits(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("kind", "stored", "asked"),
     [
+        ("a name in backticks or not", "fill missing values in `age` with the median",
+         "fill the missing values in age with the median"),
+        ("the word column after a name", "histogram of the age column with 30 bins",
+         "histogram of `age` with 30 bins"),
+        ("the library named anywhere", "plot sales over time with matplotlib",
+         "matplotlib: plot sales over time"),
+        ("another word for a negation", "save df to out.csv without the index",
+         "save df to out.csv, no index"),
+        ("a contraction", "create the folder output if it doesn't exist",
+         "create folder output if not exists"),
+        ("the grouping said first or last", "group by city and compute the mean rent",
+         "mean rent per city"),
+        ("modifiers in another order", "train kmeans with 4 clusters on X",
+         "train kmeans on X with 4 clusters"),
+        ("highest first", "order leaderboard by points, highest first",
+         "sort leaderboard by points descending"),
+        ("a comparison in words", "keep rows with more than 3 missing values",
+         "keep rows with > 3 missing values"),
+        ("a verb that only asks to see", "show the first 10 rows", "get the first 10 rows"),
+    ],
+)
+def test_paraphrase_worded_another_way_hits(
+    tmp_path: Path, kind: str, stored: str, asked: str
+) -> None:
+    assert guard_signature(stored) == guard_signature(asked), kind
+    hit = stored_then_asked(tmp_path, stored, asked)
+    assert hit is not None, kind
+    assert hit.kind == "semantic", kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "stored", "asked"),
+    [
         ("identifier order", "rename column a to b", "rename column b to a"),
         ("word order", "convert celsius to fahrenheit", "convert fahrenheit to celsius"),
         ("column name", "fill missing values in age with the median",
@@ -78,6 +111,28 @@ def test_paraphrase_with_the_same_meaning_bearing_words_hits(tmp_path: Path) -> 
         ("and or or", "filter rows where a > 1 and b < 2", "filter rows where a > 1 or b < 2"),
         ("an operator", "filter df where x > 1 & y < 2", "filter df where x > 1 | y < 2"),
         ("a comparison sign", "keep rows where age ≥ 18", "keep rows where age ≤ 18"),
+        ("a quoted value is kept as written", "filter rows where status == 'shipped'",
+         "filter rows where status == 'shipping'"),
+        ("columns or rows", "drop columns with missing values", "drop rows with missing values"),
+        ("a library next to a direction", "convert df from pandas to polars",
+         "convert df from polars to pandas"),
+        ("another library", "plot sales over time with seaborn",
+         "plot sales over time with matplotlib"),
+        ("operands of @", "compute A @ B with numpy", "compute B @ A with numpy"),
+        ("a repeated operator", "compute x**2", "compute x*2"),
+        ("the grouping and the grouped", "group by a, mean of b", "group by b, mean of a"),
+        ("which side of a join", "merge users with orders on id",
+         "merge orders with users on id"),
+        ("list of dicts or dict of lists", "convert the list of dicts to a dataframe",
+         "convert the dict of lists to a dataframe"),
+        ("more or fewer", "keep rows with more than 3 missing values",
+         "keep rows with fewer than 3 missing values"),
+        ("an apostrophe inside quotes", 'replace "it\'s" with "it is"',
+         'replace "it" with "it is"'),
+        ("highest or lowest first", "sort leaderboard by points, highest first",
+         "sort leaderboard by points, lowest first"),
+        ("what a modifier holds", "train kmeans with 4 clusters on X",
+         "train kmeans with X on 4 clusters"),
     ],
 )
 def test_guard_refuses_a_request_that_only_looks_alike(
@@ -85,6 +140,13 @@ def test_guard_refuses_a_request_that_only_looks_alike(
 ) -> None:
     assert guard_signature(stored) != guard_signature(asked), kind
     assert stored_then_asked(tmp_path, stored, asked) is None, kind
+
+
+def test_a_negation_in_any_words_is_never_reused_for_its_absence(tmp_path: Path) -> None:
+    for stored, asked in (("drop rows with missing values", "drop rows without missing values"),
+                          ("create the folder if it exists",
+                           "create the folder if it doesn't exist")):
+        assert stored_then_asked(tmp_path / stored[:9], stored, asked) is None, asked
 
 
 def test_the_guard_is_what_refuses_word_order(tmp_path: Path) -> None:

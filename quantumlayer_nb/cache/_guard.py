@@ -8,17 +8,30 @@ decides among requests that already agree on everything it cannot see.
 The signature is the request reduced to its meaning-bearing tokens, in order:
 
 - literals: quoted strings, numbers, file names, paths, code-like identifiers (``df_sales``,
-  ``groupby()``, ``camelCase``, single letters), case kept for quoted text;
-- every other word except a short list of filler words ("please", "the", "write a function
-  that", "how do I", ...), reduced to a stem (plurals, ``-ly``, ``-ing``, ``-ed``) and mapped
-  through a small synonym table (plot = chart = graph, mean = average, remove = drop = delete,
-  ascending = increasing, ...). Direction words (to, from, into, out, before, after, above,
-  below, ...), antonyms and the function or aggregation named are words like any other, so a
-  different one changes the signature; none of them is ever treated as filler.
+  ``groupby()``, ``camelCase``, single letters), case kept for quoted text. A quoted plain
+  lower-case word is that word unquoted ("the `age` column" is "the age column"); only a
+  plural is made singular in it ('shipped' stays apart from 'shipping');
+- every other word except a list of filler words ("please", "the", "write a function
+  that", "how do I", verbs that only ask to see: show, get, find, print...), reduced to a stem
+  (plurals, ``-ly``, ``-ing``, ``-ed``) and mapped through a small synonym table (plot = chart
+  = graph, mean = average, remove = drop = delete, ascending = increasing, no = without =
+  not, ...) and phrase table ("highest first" = descending, "more than" = ``>``, "most
+  frequent" = mode, "doesn't" = "does not"). Direction words (to, from, into, out, before,
+  after, above, below, ...), antonyms and the function or aggregation named are words like any
+  other, so a different one changes the signature; none of them is ever treated as filler.
+
+A few rewrites put what users say in several orders into one: the library used as the tool
+("with seaborn", "np:", "sklearn ...") goes to a set at the end, unless it stands next to a
+direction word ("from pandas to polars"); "group by city, mean rent" is "mean rent by city";
+trailing phrases led by "with", "on" and "at" are sorted when each head appears once ("kmeans
+with 4 clusters on X" is "kmeans on X with 4 clusters"); "column" next to the column's name
+is dropped ("rename column `qty`", "the age column"), but not "string columns" or "rows" and
+"columns" apart.
 
 Two requests can hit only if their signatures are equal, token for token and in the same order.
-A paraphrase that reorders its words, or words something in a way the table does not know,
-misses: a lost saving, never a wrong answer.
+A paraphrase that reorders its words otherwise, or words something in a way the tables do not
+know, misses: a lost saving, never a wrong answer. Each rewrite has a paraphrase it must merge
+and a near miss it must not (``tests/test_cache_guards.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +43,8 @@ import re
 
 __all__ = ["GUARD_VERSION", "guard_signature", "semantic_group"]
 
-GUARD_VERSION = 2
+GUARD_VERSION = 3
+
 
 def _words(text: str) -> list[str]:
     return text.split()
@@ -41,10 +55,11 @@ def _words(text: str) -> list[str]:
 _QUOTED = re.compile(r"`([^`]*)`|\"([^\"]*)\"|'([^'\s][^']*)'|(?<![\w'])'( *)'(?![\w'])")
 # A lone "a" before a comma, a bracket or an operator is a name ("np.where(mask, a, b)",
 # "where a > 1"), not the article.
-_NAMED_A = re.compile(r"\b[aA]\b(?=\s*[,)\]=:<>!+*/^%&|~≥≤≠-])")
+_NAMED_A = re.compile(r"\b[aA]\b(?=\s*[,)\]=:<>!+*/^%&|~@≥≤≠-])|(?<=[@*/^%&|~=<>]\s)[aA]\b"
+                       r"|(?<=[@*/^%&|~=<>])[aA]\b")
 # A token: a word (letters, digits, _ . / \ - : inside), a number, or an operator.
 _TOKEN = re.compile(
-    r"[./~]*[A-Za-z_][\w.\\/:-]*\w|[A-Za-z_]|\d[\w.,:/-]*\w%?|\d%?|[<>!=]=?|[+*/^%&|~-]|"
+    r"[./~]*[A-Za-z_][\w.\\/:-]*\w|[A-Za-z_]|\d[\w.,:/-]*\w%?|\d%?|[<>!=]=?|[+*/^%&|~@-]|"
     r"[≥≤≠→←⇒×÷±]"
 )
 _CODE_LIKE = re.compile(r"[_\\/.\d]|^[a-z]+[A-Z]")  # searched, not matched
@@ -64,6 +79,8 @@ _JOINING = frozenset(
         """
     )
 )
+# ... and last after these ("the mean of a").
+_BEFORE_LAST_NAME = frozenset(_words("of in on for over"))
 _CHART_WORDS = frozenset(
     _words(
         """
@@ -111,18 +128,45 @@ for _pattern, _replacement in (
     ("regular expression|expressions", "regex"),
     ("decimal place|places", "decimals"),
     ("filter out", "remove"),
+    ("groupby", "group by"),
+    ("duplicate|duplicated row|rows", "duplicate"),
+    ("most frequent|common value|values|one|item|element", "mode"),
+    ("most frequent|common", "mode"),
+    ("standard deviation|deviations", "std"),
+    ("begin|begins|start|starts with", "start with"),
+    ("max|maximum|largest|highest|biggest|newest|latest first", "descending"),
+    ("min|minimum|smallest|lowest|oldest|earliest first", "ascending"),
+    ("greater|more|larger|bigger than or equal to", ">="),
+    ("less|fewer|smaller than or equal to", "<="),
+    ("greater|more|larger|bigger than", ">"),
+    ("less|fewer|smaller than", "<"),
+    ("at least", ">="),
+    ("at most", "<="),
+    ("exceed|exceeds", ">"),
+    ("replace|impute missing", "fill missing"),
     ("forward fill", "fill forward"),
     ("ffill", "fill forward"),
     ("backward|back fill", "fill backward"),
     ("bfill", "fill backward"),
     ("check|test|determine|see if|whether", "check if"),
     ("open [a] connection to", "connect to"),
+    ("get|gets rid of", "remove"),
+    ("change|changes [the] name|names of", "rename"),
+    ("lower case", "lowercase"),
+    ("upper case", "uppercase"),
+    ("title case", "titlecase"),
+    ("time zone|zones", "timezone"),
+    ("data type|types", "dtype"),
 ):
     for _words_of in _expand(_pattern):
         _PHRASE_RULES[_words_of] = tuple(_replacement.split())
+for _thing in _words("query sql function loop script regex class test program"):
+    for _article in ("", "a", "an", "the"):  # "write a query": the query, not a file written
+        _PHRASE_RULES[tuple(f"write {_article} {_thing}".split())] = (_thing,)
 for _format in _FORMATS:  # a file named by its format: "the csv file" is "the csv"
     _PHRASE_RULES[(_format, "file")] = _PHRASE_RULES[(_format, "files")] = (_format,)
 _LONGEST_PHRASE = max(len(k) for k in _PHRASE_RULES)
+_SLASHED = re.compile(r"[a-z]{2,}(?:/[a-z]{2,})+")
 _HYPHENATED = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+|\d+-[A-Za-z]+")
 
 
@@ -172,7 +216,10 @@ _FILLER = frozenset(
         a an the please pls kindly me my our we us you your i it its this that these those some
         just also then code python snippet program script cell here there quickly simply easily
         properly nicely correctly use given so well only and actually really compute
-        calculate calc is are be
+        calculate calc is are be value values of get show display print find return give
+        fetch obtain retrieve extract take locate detect identify have has had do does did
+        which what create make build generate produce dataframe df frame pandas panda pd
+        == equal equals eq in inside within model
         """
     )
 )
@@ -181,9 +228,7 @@ _FILLER = frozenset(
 _SYNONYMS: dict[str, str] = {}
 for canonical, words in {
     "plot": "plot chart graph visualize visualise draw figure",
-    "show": "show display print output",
     "remove": "remove drop delete eliminate discard strip trim",
-    "dataframe": "dataframe df frame",
     "column": "column col",
     "row": "row record",
     "mean": "mean average avg",
@@ -199,10 +244,14 @@ for canonical, words in {
     "count": "count tally",
     "histogram": "histogram hist",
     "regex": "regex regexp",
-    "find": "find locate detect identify",
-    "get": "get fetch obtain retrieve extract take",
+    "unique": "unique distinct",
+    "first": "first head",
+    "last": "last tail",
+    "var": "var variance",
+    "concat": "concat concatenate",
+    "convert": "convert transform turn parse cast",
+    "save": "save write export",
     "duplicate": "duplicate dupe duplicated",
-    "convert": "convert transform turn",
     "rename": "rename relabel",
     "train": "train fit",
     "with": "with using via",
@@ -210,7 +259,8 @@ for canonical, words in {
     "all": "all every",
     "select": "select keep filter",
     "fill": "fill impute",
-    "create": "create make build generate",
+    "where": "where whose",
+    "not": "not no never without nor dont",
 }.items():
     for word in words.split():
         _SYNONYMS[word] = canonical
@@ -280,9 +330,10 @@ def guard_signature(text: str) -> tuple[str, ...]:
     def unquoted(segment: str) -> str:
         return _NAMED_A.sub(lambda m: keep("=" + m.group()), segment)
 
+    text = _SHORT_FORMS.sub(_spelled_out, text)
     for match in _QUOTED.finditer(text):
         rest.append(unquoted(text[last : match.start()]))
-        rest.append(keep("=" + next(g for g in match.groups() if g is not None)))
+        rest.append(keep(_quoted_token(next(g for g in match.groups() if g is not None))))
         last = match.end()
     rest.append(unquoted(text[last:]))
     body = _LEADING.sub("", "".join(rest).strip(), count=1)
@@ -295,21 +346,174 @@ def guard_signature(text: str) -> tuple[str, ...]:
             word = raw.rstrip(".:")
             if _HYPHENATED.fullmatch(word):  # one-hot, cross-validation, 5-fold: the words apart
                 words.extend(word.split("-"))
+            elif _SLASHED.fullmatch(word):  # train/test, top/right: the words apart
+                words.extend(word.split("/"))
             elif word:
                 words.append(word)
+    if words and words[0].lower() == "list":  # "list the columns of df": the verb
+        words = words[1:]
+    elif words and words[0].lower() == "order":  # "order the rows by date": sort
+        words = ["sort", *words[1:]]
+    elif words and words[0].lower() == "set" and len(words) > 1:  # "set x as the index"
+        words = words[1:]
+    words, libraries = _libraries(words)
     words = _rephrase(words)
     out: list[str] = []
     for at, word in enumerate(words):
         if word.startswith("\x00"):
-            out.append(tokens[int(word[1:])])
+            token: str | None = tokens[int(word[1:])]
+        else:
+            token = _token(word, words[at - 1].lower() if at else "",
+                           words[at + 1].lower() if at + 1 < len(words) else "")
+        if token is None or (out and token == out[-1] and token.isalpha()):
+            continue  # "count how many" is one count
+        if token == "column" and _names_a_column(words, at, out):
+            continue  # "the `age` column" is age, "column `age`" too
+        if token in _SPATIAL_COMPARISONS and at + 1 < len(words) and _NUMBER.fullmatch(
+                words[at + 1]):
+            token = _SPATIAL_COMPARISONS[token]  # "above 100" is "> 100"
+        if token == "with" and out and out[-1] == "row":
+            token = "where"  # "rows with missing values" are "rows where values are missing"
+        out.append(token)
+    if out[:1] in (["select"], ["remove"]) and out[1:2] == ["where"]:
+        out.insert(1, "row")  # "select where x > 1" selects rows
+    elif out[:2] == ["row", "where"]:
+        out.insert(0, "select")  # "rows where x > 1" are selected
+    out = _modifiers_sorted(_aggregation_first(out))
+    if out and out[0] == "remove" and not _DIRECTIONS.intersection(out[1:]) - {"from"}:
+        out = [token for token in out if token != "from"]  # "strip x from y" is "strip x in y"
+    if len(out) > 1 and out[-1] in _CASE_CHANGES:
+        out = [out[-1], *out[:-1]]  # "make the names lowercase" is "lowercase the names"
+    manners = sorted({token for token in out if token in _MANNERS})
+    out = [token for token in out if token not in _MANNERS]
+    return tuple(out) + tuple(f"+{name}" for name in [*sorted(libraries), *manners])
+
+
+def _modifiers_sorted(tokens: list[str]) -> list[str]:
+    """ "kmeans with 4 clusters on X" is "kmeans on X with 4 clusters": the phrases led by
+    "with", "on" or "at" that end a request are put in one order, when each head is used once."""
+    starts = [at for at, token in enumerate(tokens) if token in _MODIFIER_HEADS and at > 0]
+    heads = [tokens[at] for at in starts]
+    if len(starts) < 2 or len(set(heads)) != len(heads):
+        return tokens
+    chunks = [tokens[a:b] for a, b in zip(starts, [*starts[1:], len(tokens)], strict=True)]
+    return tokens[: starts[0]] + [token for chunk in sorted(chunks) for token in chunk]
+
+
+def _aggregation_first(tokens: list[str]) -> list[str]:
+    """ "group by city, mean rent" is "mean rent by city": the grouping said first or last."""
+    if tokens[:2] != ["group", "by"]:
+        return tokens
+    for at in range(3, len(tokens)):
+        if tokens[at] in _AGGREGATIONS:
+            return [*tokens[at:], "by", *tokens[2:at]]
+    return tokens
+
+
+def _is_name(word: str) -> bool:
+    return word.startswith("\x00") or bool(_CODE_LIKE.search(word)) or (
+        len(word) == 1 and word.isalpha() and word.lower() not in ("a", "i"))
+
+
+def _names_a_column(words: list[str], at: int, out: list[str]) -> bool:
+    """Whether the word "column" at ``at`` only says that a name next to it is a column."""
+    before = words[at - 1] if at else ""
+    after = words[at + 1] if at + 1 < len(words) else ""
+    if _is_name(after) or (out and out[-1].startswith("=")) or before.startswith("\x00"):
+        return True
+    # "the age column", "in the income column": a plain word between an article or a
+    # preposition and "column" is the column's name, unless it says what kind of column.
+    return (at >= 2 and before.lower() not in _BEFORE_COLUMN and not _is_name(before)
+            and words[at - 2].lower() in _BEFORE_NAME)
+
+
+def _libraries(words: list[str]) -> tuple[list[str], set[str]]:
+    """Take out the libraries a request names as its tool ("with seaborn", "np:", "sklearn
+    linear regression"): where in the sentence they stand does not change the code. A library
+    next to a direction word ("from pandas to polars") stays where it is."""
+    kept: list[str] = []
+    named: set[str] = set()
+    for at, word in enumerate(words):
+        library = _LIBRARIES.get(word.lower())
+        after = words[at + 1].lower() if at + 1 < len(words) else ""
+        before = kept[-1].lower() if kept else ""
+        if library is None or before in _DIRECTIONS or after in _DIRECTIONS:
+            kept.append(word)
             continue
-        token = _token(word, words[at - 1].lower() if at else "",
-                       words[at + 1].lower() if at + 1 < len(words) else "")
-        if token == "column" and out and out[-1].startswith("="):
-            continue  # "the full_name column" is full_name
-        if token is not None:
-            out.append(token)
-    return tuple(out)
+        if before in _TOOL_WORDS:
+            kept.pop()
+        if library:
+            named.add(library)
+    return kept, named
+
+
+# Library names, each to one canonical name ("" for pandas, which every request may assume).
+_LIBRARIES: dict[str, str] = {}
+for _canonical, _names in {
+    "matplotlib": "matplotlib plt pyplot",
+    "seaborn": "seaborn sns",
+    "plotly": "plotly px",
+    "numpy": "numpy np",
+    "sklearn": "sklearn scikit-learn scikit",
+    "scipy": "scipy",
+    "statsmodels": "statsmodels statsmodel",
+    "torch": "torch pytorch",
+    "polars": "polars",
+    "duckdb": "duckdb",
+    "": "pandas pd",
+}.items():
+    for _name in _names.split():
+        _LIBRARIES[_name] = _canonical
+_SPATIAL_COMPARISONS = {"above": ">", "over": ">", "below": "<", "under": "<"}
+_NUMBER = re.compile(r"[-+]?\d[\d,.]*%?")
+_CASE_CHANGES = frozenset(_words("lowercase uppercase titlecase"))
+# How something is done, wherever the request says it ("vertically concat a and b").
+_MANNERS = frozenset(_words("vertical horizontal recursive"))
+_MODIFIER_HEADS = frozenset(_words("with on at"))
+_AGGREGATIONS = frozenset(
+    _words("mean sum count max min median std var mode first last nunique size quantile prod")
+)
+_TOOL_WORDS = frozenset(_words("with using in via by"))
+_DIRECTIONS = frozenset(_words("to from into than vs versus"))
+_BEFORE_NAME = frozenset(_words("the a an of in from on for to into by with its their our my"))
+# Words after which "column" says which kind of column, not just that a name is one.
+_BEFORE_COLUMN = frozenset(
+    _words(
+        """
+        row by all each every new numeric string text date datetime categorical object bool
+        boolean float int integer index one single multiple other another first last second
+        remaining empty missing duplicate constant unique two three both any no to from with
+        """
+    )
+)
+
+
+def _quoted_token(text: str) -> str:
+    """A quoted plain lower-case word is that word unquoted ("the `age` column" is "the age
+    column") when the word is its own stem; anything else quoted is a literal, kept as
+    written."""
+    if _PLAIN_WORD.fullmatch(text):  # a plural made singular, nothing more: 'shipped' is
+        stem = _stem(text)           # not 'shipping'
+        return stem if text in (stem + "s", stem + "es", stem[:-1] + "ies") else text
+    return "=" + text
+
+
+# Outside backticks and double quotes, "doesn't" is "does not" and "yesterday's date" is
+# "yesterday date" (their apostrophes would otherwise open a quoted string).
+_SHORT_FORMS = re.compile(r"(`[^`]*`|\"[^\"]*\")|\b(\w+)n['’]t\b|\b([A-Za-z]\w*)['’]s\b")
+_IRREGULAR = {"ca": "can", "wo": "will", "sha": "shall"}
+
+
+def _spelled_out(match: re.Match[str]) -> str:
+    quoted, negated, owner = match.groups()
+    if quoted is not None:
+        return quoted
+    if negated is not None:
+        return f"{_IRREGULAR.get(negated.lower(), negated)} not"
+    return str(owner)
+
+
+_PLAIN_WORD = re.compile(r"[a-z]{2,}")
 
 
 def _token(word: str, before: str, after: str) -> str | None:
@@ -317,9 +521,12 @@ def _token(word: str, before: str, after: str) -> str | None:
     lower = word.lower()
     if not word or lower == "i":
         return None
+    if word == "A" and before:  # a capital A inside a sentence is a name ("B @ A")
+        return "=A"
     if lower == "a":  # the article, unless it stands where a name does
         named = before in _NAME_NOUNS or after in _JOINING or (
-            before in _JOINING and (not after or after in _JOINING))
+            (before in _JOINING or before in _BEFORE_LAST_NAME)
+            and (not after or after in _JOINING))
         return "=a" if named else None
     if (len(word) == 1 and word.isalpha()) or _CODE_LIKE.search(word):
         return "=" + word  # a name in the user's code or data: kept as written

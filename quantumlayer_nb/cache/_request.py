@@ -20,7 +20,9 @@ __all__ = ["RequestFacts", "describe", "exact_key", "prompt_excerpt"]
 
 KEY_VERSION = 1
 EXCERPT_CHARS = 80
-_GUARD = re.compile(r"\d+(?:[.,]\d+)*|\b(?:not|no|never|without|except|don't|dont|nor)\b")
+# "no index" is "without the index": each negation counts, whichever word says it.
+_NEGATION = dict.fromkeys(("no", "never", "without", "don't", "dont", "nor"), "not")
+_GUARD = re.compile(r"\d+(?:[.,]\d+)*|\b(?:not|no|never|without|except|\w+n['’]t|dont|nor)\b")
 
 
 def _sha(value: Any) -> str:
@@ -107,7 +109,8 @@ def describe(
     last_user_at = max((i for i, m in enumerate(normal) if m.get("role") == "user"), default=-1)
     earlier = [m for i, m in enumerate(normal) if m.get("role") != "system" and i != last_user_at]
     text = last_user_text(messages)
-    guard = _GUARD.findall(text.lower()) if text else []
+    guard = [_NEGATION.get(word, "not" if word.endswith(("n't", "n’t")) else word)
+             for word in _GUARD.findall(text.lower())] if text else []
     params_all = _normal_params(params)
     raw_temperature = params_all.pop("temperature", None)
     try:
