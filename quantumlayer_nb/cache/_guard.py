@@ -22,11 +22,15 @@ The signature is the request reduced to its meaning-bearing tokens, in order:
 
 A few rewrites put what users say in several orders into one: the library used as the tool
 ("with seaborn", "np:", "sklearn ...") goes to a set at the end, unless it stands next to a
-direction word ("from pandas to polars"); "group by city, mean rent" is "mean rent by city";
-trailing phrases led by "with", "on" and "at" are sorted when each head appears once ("kmeans
-with 4 clusters on X" is "kmeans on X with 4 clusters"); "column" next to the column's name
-is dropped ("rename column `qty`", "the age column"), but not "string columns" or "rows" and
-"columns" apart.
+direction word ("from pandas to polars"), and so do "vertically" and "recursively"; "group by
+city, mean rent" and "mean rent grouped by city" are "mean rent by city"; trailing phrases led
+by "with", "on" and "at" are sorted when each head appears once ("kmeans with 4 clusters on X"
+is "kmeans on X with 4 clusters"); "make the names lowercase" is "lowercase the names";
+"column" next to the column's name is dropped ("rename column `qty`", "the age column", "drop
+columns a and b"), but not "string columns", and rows and columns stay apart. Selecting rows
+is said one way ("rows with missing values", "filter df to rows where", "rows amount > 1000",
+"select where x > 1"), and so is what adds nothing ("into a dataframe", "send a request to",
+"run a query", an opening "list", "set", "train" or "fit").
 
 Two requests can hit only if their signatures are equal, token for token and in the same order.
 A paraphrase that reorders its words otherwise, or words something in a way the tables do not
@@ -56,7 +60,7 @@ _QUOTED = re.compile(r"`([^`]*)`|\"([^\"]*)\"|'([^'\s][^']*)'|(?<![\w'])'( *)'(?
 # A lone "a" before a comma, a bracket or an operator is a name ("np.where(mask, a, b)",
 # "where a > 1"), not the article.
 _NAMED_A = re.compile(r"\b[aA]\b(?=\s*[,)\]=:<>!+*/^%&|~@≥≤≠-])|(?<=[@*/^%&|~=<>]\s)[aA]\b"
-                       r"|(?<=[@*/^%&|~=<>])[aA]\b")
+                       r"|(?<=[@*^%&|~=<>])[aA]\b")
 # A token: a word (letters, digits, _ . / \ - : inside), a number, or an operator.
 _TOKEN = re.compile(
     r"[./~]*[A-Za-z_][\w.\\/:-]*\w|[A-Za-z_]|\d[\w.,:/-]*\w%?|\d%?|[<>!=]=?|[+*/^%&|~@-]|"
@@ -75,9 +79,13 @@ _NAME_NOUNS = frozenset(
 _JOINING = frozenset(
     _words(
         """
-        and or to from by with into than vs versus between
+        and or to from by with into than vs versus between then
         """
     )
+)
+# The article "a" is never followed by these ("check if a is in b", "a within b").
+_NEVER_AFTER_ARTICLE = frozenset(
+    _words("is are was has have had in inside within of then contains equals becomes does")
 )
 # ... and last after these ("the mean of a").
 _BEFORE_LAST_NAME = frozenset(_words("of in on for over"))
@@ -129,6 +137,27 @@ for _pattern, _replacement in (
     ("decimal place|places", "decimals"),
     ("filter out", "remove"),
     ("groupby", "group by"),
+    ("linear regression|regressions", "linearregression"),
+    ("logistic regression|regressions", "logisticregression"),
+    ("random forest|forests classifier|classifiers", "randomforestclassifier"),
+    ("random forest|forests regressor|regressors", "randomforestregressor"),
+    ("standard scaler", "standardscaler"),
+    ("min max|minmax scaler", "minmaxscaler"),
+    ("k means", "kmeans"),
+    ("end|ends with|in", "end with"),
+    ("each", "by"),
+    ("row wise|wize", "by row"),
+    ("rowwise", "by row"),
+    ("column wise|wize", "by column"),
+    ("columnwise", "by column"),
+    ("into|to|as [a|the|one|single|pandas] dataframe|df|frame", ""),
+    ("into|to|as [a|the|one|single|pandas] data frame", ""),
+    ("select|filter|keep to|for row|rows", "select row"),
+    ("add [a|the] new", "new"),
+    ("send [a|an] [get|http] request|requests to", ""),
+    ("run [a|the] [sql|duckdb] query", ""),
+    ("[sql] query", ""),
+    ("running|run sum|total", "cumulative sum"),
     ("duplicate|duplicated row|rows", "duplicate"),
     ("most frequent|common value|values|one|item|element", "mode"),
     ("most frequent|common", "mode"),
@@ -159,10 +188,11 @@ for _pattern, _replacement in (
     ("data type|types", "dtype"),
 ):
     for _words_of in _expand(_pattern):
-        _PHRASE_RULES[_words_of] = tuple(_replacement.split())
+        _PHRASE_RULES[_words_of] = tuple(_replacement.split())  # "" drops the phrase
 for _thing in _words("query sql function loop script regex class test program"):
     for _article in ("", "a", "an", "the"):  # "write a query": the query, not a file written
-        _PHRASE_RULES[tuple(f"write {_article} {_thing}".split())] = (_thing,)
+        _PHRASE_RULES[tuple(f"write {_article} {_thing}".split())] = (
+            (_thing,) if _thing != "query" else ())
 for _format in _FORMATS:  # a file named by its format: "the csv file" is "the csv"
     _PHRASE_RULES[(_format, "file")] = _PHRASE_RULES[(_format, "files")] = (_format,)
 _LONGEST_PHRASE = max(len(k) for k in _PHRASE_RULES)
@@ -219,7 +249,7 @@ _FILLER = frozenset(
         calculate calc is are be value values of get show display print find return give
         fetch obtain retrieve extract take locate detect identify have has had do does did
         which what create make build generate produce dataframe df frame pandas panda pd
-        == equal equals eq in inside within model
+        == equal equals eq in inside within model run named called item items
         """
     )
 )
@@ -245,6 +275,11 @@ for canonical, words in {
     "histogram": "histogram hist",
     "regex": "regex regexp",
     "unique": "unique distinct",
+    "correlation": "correlation corr",
+    "lowercase": "lowercase lowercased",
+    "uppercase": "uppercase uppercased",
+    "titlecase": "titlecase titlecased",
+    "one": "one single",
     "first": "first head",
     "last": "last tail",
     "var": "var variance",
@@ -307,7 +342,14 @@ def _word_token(word: str) -> str | None:
     if canonical is not None:
         return canonical
     stem = _stem(lower)
-    return _SYNONYMS.get(stem, stem)
+    canonical = _SYNONYMS.get(stem) or (  # removing -> remove
+        _SYNONYMS.get(stem + "e") if len(stem) >= 4 else None)
+    return canonical if canonical is not None else _e_less(stem)
+
+
+def _e_less(stem: str) -> str:
+    """ "include" and "including" share "includ" (the stem keeps no final e)."""
+    return stem[:-1] if len(stem) >= 5 and stem.endswith("e") and not stem.endswith("ee") else stem
 
 
 def guard_signature(text: str) -> tuple[str, ...]:
@@ -319,18 +361,46 @@ def guard_signature(text: str) -> tuple[str, ...]:
     Returns:
         The signature; two requests may share a semantic hit only if theirs are equal.
     """
-    tokens: list[str] = []
+    literals: list[str] = []
+    words, libraries = _libraries(_without_leading_verb(_request_words(text, literals)))
+    words = _rephrase(words)
+    out: list[str] = []
+    for at, word in enumerate(words):
+        if word.startswith("\x00"):
+            token: str | None = literals[int(word[1:])] or None
+        else:
+            token = _token(word, words[at - 1].lower() if at else "",
+                           words[at + 1].lower() if at + 1 < len(words) else "")
+        if token is None or (out and token == out[-1] and token.isalpha()):
+            continue  # "count how many" is one count
+        if token == "column" and _names_a_column(words, at, out):
+            continue  # "the `age` column" is age, "column `age`" too
+        if word.lower() in _SPATIAL_COMPARISONS and at + 1 < len(words) and _NUMBER.fullmatch(
+                words[at + 1]):
+            token = _SPATIAL_COMPARISONS[word.lower()]  # "above 100" is "> 100"
+        if token == "with" and out and out[-1] == "row":
+            token = "where"  # "rows with missing values" are "rows where values are missing"
+        out.append(token)
+    out = _in_one_order(_rows_selected(out))
+    manners = sorted({token for token in out if token in _MANNERS})
+    out = [token for token in out if token not in _MANNERS]
+    return tuple(out) + tuple(f"+{name}" for name in [*sorted(libraries), *manners])
+
+
+def _request_words(text: str, literals: list[str]) -> list[str]:
+    """The words of a request after its opening phrase; each literal (a quoted string, a
+    lone "a" that is a name) is appended to ``literals`` and stands as "\x00<index>"."""
     rest = []
     last = 0
 
     def keep(token: str) -> str:
-        tokens.append(token)
-        return f" \x00{len(tokens) - 1} "
+        literals.append(token)
+        return f" \x00{len(literals) - 1} "
 
     def unquoted(segment: str) -> str:
         return _NAMED_A.sub(lambda m: keep("=" + m.group()), segment)
 
-    text = _SHORT_FORMS.sub(_spelled_out, text)
+    text = _ARROW.sub(" to ", _SHORT_FORMS.sub(_spelled_out, text))
     for match in _QUOTED.finditer(text):
         rest.append(unquoted(text[last : match.start()]))
         rest.append(keep(_quoted_token(next(g for g in match.groups() if g is not None))))
@@ -350,43 +420,51 @@ def guard_signature(text: str) -> tuple[str, ...]:
                 words.extend(word.split("/"))
             elif word:
                 words.append(word)
-    if words and words[0].lower() == "list":  # "list the columns of df": the verb
-        words = words[1:]
-    elif words and words[0].lower() == "order":  # "order the rows by date": sort
-        words = ["sort", *words[1:]]
-    elif words and words[0].lower() == "set" and len(words) > 1:  # "set x as the index"
-        words = words[1:]
-    words, libraries = _libraries(words)
-    words = _rephrase(words)
-    out: list[str] = []
-    for at, word in enumerate(words):
-        if word.startswith("\x00"):
-            token: str | None = tokens[int(word[1:])]
-        else:
-            token = _token(word, words[at - 1].lower() if at else "",
-                           words[at + 1].lower() if at + 1 < len(words) else "")
-        if token is None or (out and token == out[-1] and token.isalpha()):
-            continue  # "count how many" is one count
-        if token == "column" and _names_a_column(words, at, out):
-            continue  # "the `age` column" is age, "column `age`" too
-        if token in _SPATIAL_COMPARISONS and at + 1 < len(words) and _NUMBER.fullmatch(
-                words[at + 1]):
-            token = _SPATIAL_COMPARISONS[token]  # "above 100" is "> 100"
-        if token == "with" and out and out[-1] == "row":
-            token = "where"  # "rows with missing values" are "rows where values are missing"
-        out.append(token)
+    return words
+
+
+def _without_leading_verb(words: list[str]) -> list[str]:
+    """Drop an opening verb that adds nothing ("list the columns", "set x as the index",
+    "train a random forest"); "order the rows by date" is "sort"."""
+    first = words[0].lower() if words else ""
+    if first == "order":
+        return ["sort", *words[1:]]
+    if len(words) > 1 and (first in ("list", "set") or (
+            first in ("train", "fit") and words[1].lower() not in _NOT_A_MODEL)):
+        return words[1:]
+    return words
+
+
+def _rows_selected(out: list[str]) -> list[str]:
+    """ "filter df to rows where", "rows amount > 1000", "select where x > 1": one way to
+    select rows."""
+    out = [token for at, token in enumerate(out)
+           if not (token in ("to", "for") and out[at - 1 : at] == ["select"]
+                   and out[at + 1 : at + 2] == ["row"])
+           and not (token == "group" and at > 0 and out[at + 1 : at + 2] == ["by"])]
+    for at in range(len(out) - 2, 0, -1):
+        if out[at - 1] == "row" and out[at + 1] in _COMPARISONS and out[at] not in _COMPARISONS:
+            out.insert(at, "where")
     if out[:1] in (["select"], ["remove"]) and out[1:2] == ["where"]:
-        out.insert(1, "row")  # "select where x > 1" selects rows
+        out.insert(1, "row")
     elif out[:2] == ["row", "where"]:
-        out.insert(0, "select")  # "rows where x > 1" are selected
+        out.insert(0, "select")
+    return out
+
+
+def _in_one_order(out: list[str]) -> list[str]:
+    """What users say in several orders, in one (each rewrite has its paraphrase and its near
+    miss in ``tests/test_cache_guards.py``)."""
     out = _modifiers_sorted(_aggregation_first(out))
+    out = [token for at, token in enumerate(out)  # "a histogram with 40 bins": 40 bins
+           if token != "with" or at + 1 == len(out) or not _NUMBER.fullmatch(out[at + 1][1:])]
     if out and out[0] == "remove" and not _DIRECTIONS.intersection(out[1:]) - {"from"}:
         out = [token for token in out if token != "from"]  # "strip x from y" is "strip x in y"
-    if len(out) > 1 and out[-1] in _CASE_CHANGES:
+    if len(out) > 1 and out[-1] in _TRAILING_VERBS:
         out = [out[-1], *out[:-1]]  # "make the names lowercase" is "lowercase the names"
-    manners = sorted({token for token in out if token in _MANNERS})
-    out = [token for token in out if token not in _MANNERS]
-    return tuple(out) + tuple(f"+{name}" for name in [*sorted(libraries), *manners])
+    if len(out) == 4 and out[0] == "sort" and out[1] in _ORDERS and out[2] == "by":
+        out = [out[0], out[2], out[3], out[1]]  # "sort descending by x" is "sort by x descending"
+    return out
 
 
 def _modifiers_sorted(tokens: list[str]) -> list[str]:
@@ -402,11 +480,12 @@ def _modifiers_sorted(tokens: list[str]) -> list[str]:
 
 def _aggregation_first(tokens: list[str]) -> list[str]:
     """ "group by city, mean rent" is "mean rent by city": the grouping said first or last."""
-    if tokens[:2] != ["group", "by"]:
+    start = 2 if tokens[:2] == ["group", "by"] else 1 if tokens[:1] == ["by"] else 0
+    if not start:
         return tokens
-    for at in range(3, len(tokens)):
+    for at in range(start + 1, len(tokens)):
         if tokens[at] in _AGGREGATIONS:
-            return [*tokens[at:], "by", *tokens[2:at]]
+            return [*tokens[at:], "by", *tokens[start:at]]
     return tokens
 
 
@@ -421,6 +500,8 @@ def _names_a_column(words: list[str], at: int, out: list[str]) -> bool:
     after = words[at + 1] if at + 1 < len(words) else ""
     if _is_name(after) or (out and out[-1].startswith("=")) or before.startswith("\x00"):
         return True
+    if after.lower() == "a" and (at + 2 == len(words) or words[at + 2].lower() in _JOINING):
+        return True  # "drop columns a and b"
     # "the age column", "in the income column": a plain word between an article or a
     # preposition and "column" is the column's name, unless it says what kind of column.
     return (at >= 2 and before.lower() not in _BEFORE_COLUMN and not _is_name(before)
@@ -464,16 +545,19 @@ for _canonical, _names in {
 }.items():
     for _name in _names.split():
         _LIBRARIES[_name] = _canonical
+_COMPARISONS = frozenset(_words("> < >= <= != ≥ ≤ ≠"))
+_NOT_A_MODEL = frozenset(_words("test set sets data and / split"))
 _SPATIAL_COMPARISONS = {"above": ">", "over": ">", "below": "<", "under": "<"}
 _NUMBER = re.compile(r"[-+]?\d[\d,.]*%?")
-_CASE_CHANGES = frozenset(_words("lowercase uppercase titlecase"))
+_TRAILING_VERBS = frozenset(_words("lowercase uppercase titlecase count"))
+_ORDERS = frozenset(_words("ascending descending"))
 # How something is done, wherever the request says it ("vertically concat a and b").
 _MANNERS = frozenset(_words("vertical horizontal recursive"))
 _MODIFIER_HEADS = frozenset(_words("with on at"))
 _AGGREGATIONS = frozenset(
     _words("mean sum count max min median std var mode first last nunique size quantile prod")
 )
-_TOOL_WORDS = frozenset(_words("with using in via by"))
+_TOOL_WORDS = frozenset(_words("with using in via by for"))
 _DIRECTIONS = frozenset(_words("to from into than vs versus"))
 _BEFORE_NAME = frozenset(_words("the a an of in from on for to into by with its their our my"))
 # Words after which "column" says which kind of column, not just that a name is one.
@@ -492,15 +576,18 @@ def _quoted_token(text: str) -> str:
     """A quoted plain lower-case word is that word unquoted ("the `age` column" is "the age
     column") when the word is its own stem; anything else quoted is a literal, kept as
     written."""
+    if text in ("df", "dataframe"):
+        return ""  # `df` is the dataframe every request is about
     if _PLAIN_WORD.fullmatch(text):  # a plural made singular, nothing more: 'shipped' is
         stem = _stem(text)           # not 'shipping'
-        return stem if text in (stem + "s", stem + "es", stem[:-1] + "ies") else text
+        return _e_less(stem if text in (stem + "s", stem + "es", stem[:-1] + "ies") else text)
     return "=" + text
 
 
 # Outside backticks and double quotes, "doesn't" is "does not" and "yesterday's date" is
 # "yesterday date" (their apostrophes would otherwise open a quoted string).
 _SHORT_FORMS = re.compile(r"(`[^`]*`|\"[^\"]*\")|\b(\w+)n['’]t\b|\b([A-Za-z]\w*)['’]s\b")
+_ARROW = re.compile(r"\s*(?:->|→|=>)\s*")  # "utc -> Asia/Tokyo" is "utc to Asia/Tokyo"
 _IRREGULAR = {"ca": "can", "wo": "will", "sha": "shall"}
 
 
@@ -524,7 +611,7 @@ def _token(word: str, before: str, after: str) -> str | None:
     if word == "A" and before:  # a capital A inside a sentence is a name ("B @ A")
         return "=A"
     if lower == "a":  # the article, unless it stands where a name does
-        named = before in _NAME_NOUNS or after in _JOINING or (
+        named = before in _NAME_NOUNS or after in _JOINING or after in _NEVER_AFTER_ARTICLE or (
             (before in _JOINING or before in _BEFORE_LAST_NAME)
             and (not after or after in _JOINING))
         return "=a" if named else None
