@@ -8,9 +8,10 @@ decides among requests that already agree on everything it cannot see.
 The signature is the request reduced to its meaning-bearing tokens, in order:
 
 - literals: quoted strings, numbers, file names, paths, code-like identifiers (``df_sales``,
-  ``groupby()``, ``camelCase``, single letters), case kept for quoted text. A quoted plain
-  lower-case word is that word unquoted ("the `age` column" is "the age column"); only a
-  plural is made singular in it ('shipped' stays apart from 'shipping');
+  ``groupby()``, ``camelCase``, single letters), quoted text kept exactly as written. A
+  quoted plain lower-case word equals the same word unquoted when the word is its own stem
+  ("the `age` column" is "the age column"); nothing in a quoted text is ever stemmed ('https'
+  stays apart from 'http');
 - every other word except a list of filler words ("please", "the", "write a function
   that", "how do I", verbs that only ask to see: show, get, find, print...), reduced to a stem
   (plurals, ``-ly``, ``-ing``, ``-ed``) and mapped through a small synonym table (plot = chart
@@ -55,8 +56,9 @@ def _words(text: str) -> list[str]:
 
 
 # Backticks, double quotes, single quotes around text (not an apostrophe), and an empty or
-# all-space single-quoted string ("re.sub(r'\\s+', '', s)" is not "re.sub(r'\\s+', ' ', s)").
-_QUOTED = re.compile(r"`([^`]*)`|\"([^\"]*)\"|'([^'\s][^']*)'|(?<![\w'])'( *)'(?![\w'])")
+# space-led single-quoted string: "re.sub(r'\\s+', '', s)" is not "re.sub(r'\\s+', ' ', s)",
+# and "split on ' to '" is not "split on 'to'".
+_QUOTED = re.compile(r"`([^`]*)`|\"([^\"]*)\"|'([^'\s][^']*)'|(?<![\w'])'(\s[^']*|)'(?![\w'])")
 # A lone "a" before a comma, a bracket or an operator is a name ("np.where(mask, a, b)",
 # "where a > 1"), not the article.
 _NAMED_A = re.compile(r"\b[aA]\b(?=\s*[,)\]=:<>!+*/^%&|~@≥≤≠-])|(?<=[@*/^%&|~=<>]\s)[aA]\b"
@@ -344,12 +346,7 @@ def _word_token(word: str) -> str | None:
     stem = _stem(lower)
     canonical = _SYNONYMS.get(stem) or (  # removing -> remove
         _SYNONYMS.get(stem + "e") if len(stem) >= 4 else None)
-    return canonical if canonical is not None else _e_less(stem)
-
-
-def _e_less(stem: str) -> str:
-    """ "include" and "including" share "includ" (the stem keeps no final e)."""
-    return stem[:-1] if len(stem) >= 5 and stem.endswith("e") and not stem.endswith("ee") else stem
+    return canonical if canonical is not None else stem
 
 
 def guard_signature(text: str) -> tuple[str, ...]:
@@ -400,7 +397,7 @@ def _request_words(text: str, literals: list[str]) -> list[str]:
     def unquoted(segment: str) -> str:
         return _NAMED_A.sub(lambda m: keep("=" + m.group()), segment)
 
-    text = _ARROW.sub(" to ", _SHORT_FORMS.sub(_spelled_out, text))
+    text = _ARROW.sub(" to ", _spelled_out_outside_quotes(text))
     for match in _QUOTED.finditer(text):
         rest.append(unquoted(text[last : match.start()]))
         rest.append(keep(_quoted_token(next(g for g in match.groups() if g is not None))))
@@ -573,22 +570,38 @@ _BEFORE_COLUMN = frozenset(
 
 
 def _quoted_token(text: str) -> str:
-    """A quoted plain lower-case word is that word unquoted ("the `age` column" is "the age
-    column") when the word is its own stem; anything else quoted is a literal, kept as
-    written."""
+    """A quoted literal, kept as written and marked. A plain lower-case word that can only be
+    read as itself keeps no mark, so it equals the same word unquoted ("the `age` column" is
+    "the age column"); `sales` stays apart from sales (read as "sale"), `sum` from "total"."""
     if text in ("df", "dataframe"):
         return ""  # `df` is the dataframe every request is about
-    if _PLAIN_WORD.fullmatch(text):  # a plural made singular, nothing more: 'shipped' is
-        stem = _stem(text)           # not 'shipping'
-        return _e_less(stem if text in (stem + "s", stem + "es", stem[:-1] + "ies") else text)
-    return "=" + text
+    if _PLAIN_WORD.fullmatch(text) and text not in _reserved() and _stem(text) == text:
+        return text
+    return "=" + text  # as written: 'https' is not 'http', `sum` is not "total"
+
+
+@functools.cache
+def _reserved() -> frozenset[str]:
+    """Words an unquoted request may reach from another word (synonyms, phrases, libraries)
+    or drop (filler): a quoted one of these stays a literal."""
+    phrases = {word for replacement in _PHRASE_RULES.values() for word in replacement}
+    return frozenset({*_SYNONYMS, *_SYNONYMS.values(), *phrases, *_FILLER, *_LIBRARIES,
+                      *_PERIODS})
 
 
 # Outside backticks and double quotes, "doesn't" is "does not" and "yesterday's date" is
 # "yesterday date" (their apostrophes would otherwise open a quoted string).
 _SHORT_FORMS = re.compile(r"(`[^`]*`|\"[^\"]*\")|\b(\w+)n['’]t\b|\b([A-Za-z]\w*)['’]s\b")
-_ARROW = re.compile(r"\s*(?:->|→|=>)\s*")  # "utc -> Asia/Tokyo" is "utc to Asia/Tokyo"
+# "utc -> Asia/Tokyo" is "utc to Asia/Tokyo"; "split on '->'" keeps its literal.
+_ARROW = re.compile(r"(?<=[\w\s])\s*(?:->|→)\s*(?=[\w\s])")
 _IRREGULAR = {"ca": "can", "wo": "will", "sha": "shall"}
+
+
+def _spelled_out_outside_quotes(text: str) -> str:
+    """Spell out short forms, unless an apostrophe of the text may open a quoted literal
+    ("count 'don't' in text" keeps its literal)."""
+    rest = _SHORT_FORMS.sub(lambda m: m.group(1) or "", text)
+    return text if "'" in rest or "’" in rest else _SHORT_FORMS.sub(_spelled_out, text)
 
 
 def _spelled_out(match: re.Match[str]) -> str:
