@@ -74,6 +74,8 @@ Data (lines after a "# held-out" marker were written before the rules and never 
   benchmarks/data/hap_fresh38.txt   the same brief, written apart, each sha256 in its header,
   benchmarks/data/hap_fresh39.txt   never trained or tuned on ("never trained or tuned on",
                                     the held-out figure of the policy as it ships)
+  benchmarks/data/hap_fresh40.txt   the same, written after the policy shipped and measured
+  benchmarks/data/hap_fresh41.txt   once with it unchanged: a second never-trained-on pair
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
 
@@ -99,10 +101,10 @@ FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5", "train2", "tr
          "fresh23", "fresh24", "fresh25", "train21", "train22", "train23", "fresh26",
          "fresh27", "train24", "fresh28", "fresh29", "train25", "fresh30",
          "fresh31", "fresh32", "fresh33", "fresh34", "fresh35", "fresh36", "fresh37",
-         "fresh38", "fresh39")  # oldest first
+         "fresh38", "fresh39", "fresh40", "fresh41")  # oldest first
 # never trained or tuned on: the honest figure (fresh30 to fresh37, measured once, were then
 # trained on)
-HELD_OUT = ("fresh38", "fresh39")
+HELD_OUT = ("fresh38", "fresh39", "fresh40", "fresh41")  # in pairs, each pair measured as one
 
 
 def _read(name: str) -> tuple[list[str], list[str]]:
@@ -230,16 +232,17 @@ def main() -> int:
                                    timings)
             all_benign += fresh_benign
             all_harmful += fresh_harmful
-    held_benign: list[str] = []
-    held_harmful: list[str] = []
-    for name in HELD_OUT:
-        more_benign, more_harmful = _read_labelled(f"hap_{name}.txt")
-        held_benign += more_benign
-        held_harmful += more_harmful
-    if held_harmful:
-        slices["never trained on"] = _report(
-            f"never trained or tuned on ({' + '.join(HELD_OUT)})", held_benign, held_harmful,
-            policy, False, [])
+    for pair in zip(HELD_OUT[::2], HELD_OUT[1::2], strict=True):
+        held_benign: list[str] = []
+        held_harmful: list[str] = []
+        for name in pair:
+            more_benign, more_harmful = _read_labelled(f"hap_{name}.txt")
+            held_benign += more_benign
+            held_harmful += more_harmful
+        if held_harmful:
+            slices[f"never trained on {' + '.join(pair)}"] = _report(
+                f"never trained or tuned on ({' + '.join(pair)})", held_benign, held_harmful,
+                policy, False, [])
     everything = _report("all", all_benign, all_harmful, policy, False, [])
     timings.sort()
     p50 = statistics.median(timings) * 1e3
