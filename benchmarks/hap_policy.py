@@ -71,11 +71,13 @@ Data (lines after a "# held-out" marker were written before the rules and never 
   benchmarks/data/hap_fresh35.txt   (measured once as a pair, then trained on)
   benchmarks/data/hap_fresh36.txt   the same brief, written apart, each sha256 in its header
   benchmarks/data/hap_fresh37.txt   (measured once as a pair, then trained on)
-  benchmarks/data/hap_fresh38.txt   the same brief, written apart, each sha256 in its header,
-  benchmarks/data/hap_fresh39.txt   never trained or tuned on ("never trained or tuned on",
+  benchmarks/data/hap_fresh38.txt   the same brief, written apart, each sha256 in its header
+  benchmarks/data/hap_fresh39.txt   (the previous release's held-out pair, then trained on)
+  benchmarks/data/hap_fresh40.txt   the same, written after the previous release and measured
+  benchmarks/data/hap_fresh41.txt   once with it unchanged (then tuned and trained on)
+  benchmarks/data/hap_fresh42.txt   the same brief, written apart, each sha256 in its header,
+  benchmarks/data/hap_fresh43.txt   never trained or tuned on ("never trained or tuned on",
                                     the held-out figure of the policy as it ships)
-  benchmarks/data/hap_fresh40.txt   the same, written after the policy shipped and measured
-  benchmarks/data/hap_fresh41.txt   once with it unchanged: a second never-trained-on pair
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
 
@@ -101,10 +103,10 @@ FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5", "train2", "tr
          "fresh23", "fresh24", "fresh25", "train21", "train22", "train23", "fresh26",
          "fresh27", "train24", "fresh28", "fresh29", "train25", "fresh30",
          "fresh31", "fresh32", "fresh33", "fresh34", "fresh35", "fresh36", "fresh37",
-         "fresh38", "fresh39", "fresh40", "fresh41")  # oldest first
-# never trained or tuned on: the honest figure (fresh30 to fresh37, measured once, were then
-# trained on)
-HELD_OUT = ("fresh38", "fresh39", "fresh40", "fresh41")  # in pairs, each pair measured as one
+         "fresh38", "fresh39", "fresh40", "fresh41", "fresh42", "fresh43")  # oldest first
+# never trained or tuned on: the honest figure (fresh30 to fresh41, measured once, were then
+# trained on); in pairs, each pair measured as one
+HELD_OUT = ("fresh42", "fresh43")
 
 
 def _read(name: str) -> tuple[list[str], list[str]]:

@@ -195,7 +195,8 @@ _NEW_REQUEST = re.compile(
 # request, if any, follows it and is judged on its own.
 _PASSIVE_VICTIM = re.compile(
     r"\b(?:i|we|she|he|they|who|someone|somebody|(?:my|our) (?:[\w'-]+ ){0,2}[\w'-]+|(?:a|an) "
-    r"(?:[\w'-]+ )?(?:kid|girl|boy|man|woman|person|student|child|teen|colleague|coworker))"
+    r"(?:[\w'-]+ )?(?:kid|girl|boy|man|woman|person|student|child|teen|teenager|pupil|colleague|"
+    r"coworker|employee|\d+-year-old))"
     r"(?:'m|'re|'s| am| is| are| was|"
     r" were| have| has| had)?(?: been| being| getting| keeps? getting| got)? $"
 )
@@ -207,6 +208,20 @@ _RECEIVED = re.compile(
     r"(?:'s|'ve| am| is| are| was| were| have| has| had)?(?: been)? (?:receiv\w*|getting|got|gets|"
     r"keeps? (?:getting|receiving)) (?:(?:[\w'-]+ ){0,3}(?:messages?|texts?|dms?|emails?|calls?|"
     r"comments?|replies|threats?|voicemails?|posts?)\b[^.;!?,]{0,50})?$"
+)
+# The harm in the passive inside the match, its victim before it: "a 15-year-old who is being
+# bullied", "a student who was threatened".
+_PASSIVE_IN_MATCH = re.compile(
+    r"\b(?:who|that) (?:is|are|was|were|has been|have been|had been)(?: being| getting)? "
+    r"(?:harass|threaten|stalk|bulli|dox|doxx|blackmail|humiliat|intimidat|mock|insult|abus|"
+    r"troll|torment|sham|target)\w*ed\b"
+)
+# The harm in the passive inside the match, its victim before it: "a 15-year-old who is being
+# bullied", "a student who was threatened".
+_PASSIVE_IN_MATCH = re.compile(
+    r"\b(?:who|that) (?:is|are|was|were|has been|have been|had been)(?: being| getting)? "
+    r"(?:harass|threaten|stalk|bulli|dox|doxx|blackmail|humiliat|intimidat|mock|insult|abus|"
+    r"troll|torment|sham|target)\w*ed\b"
 )
 _WANTED = re.compile(r"\b(?:so|until|make sure|ensure|make|want|wants|keep him|keep her)\b")
 _HARM_DONE = re.compile(
@@ -235,10 +250,12 @@ _THIRD_PARTY = re.compile(
     r"circulating))*(?: to)? $"
 )
 # "we are not trying to figure out who wrote them": the harm named is what the asker will not do;
-# "without scaring them": what the text must avoid.
+# "without scaring them", "no sharing location with strangers", "with no sexual content": what
+# the text must avoid.
 _NEGATED_INTENT = re.compile(
     r"\b(?:not|never|n't|no intention of) (?:(?:trying|wanting|going|planning|looking|attempting|"
     r"asking(?: you)?|here) )?to $|\bwithout (?:\w+ing (?:(?:them|him|her|you|anyone|people) )?)?$"
+    r"|(?:^|[,:;(] |\bwith |\band |\bor )no $"
 )
 # A fear of what someone else may do: "i'm terrified my ex will find my new address".
 _FEARED = re.compile(
@@ -281,14 +298,16 @@ _ASKER_ASKS = re.compile(
     r"i'd like|let me|so (?:that )?(?:i|we))\b"
 )
 _OTHERS_DID = re.compile(
-    r"(?:^ ?|\b(?:and|but|then|when|after) )(?:(?:yesterday|today|last \w+|recently|then|now),? )?"
-    r"(?:they|he|she|someone|somebody|(?:a|an|one|another|some|the|this) (?:[\w'-]+ )?(?:worker|"
+    r"(?:^ ?|: |\b(?:and|but|then|when|after) )"
+    r"(?:(?:yesterday|today|last \w+|recently|then|now),? )?"
+    r"(?:they|he|she|someone|somebody|(?:other )?(?:classmates|students|kids|coworkers|colleagues|"
+    r"bullies|trolls)|(?:a|an|one|another|some|the|this) (?:[\w'-]+ )?(?:worker|"
     r"colleague|coworker|co-worker|student|classmate|guy|man|woman|customer|player|user|member|"
     r"kid|boy|girl|neighbou?r|manager|stranger|passenger|driver|parent|account|troll|commenter|"
     r"poster)s?|(?:my|her|his|our|their) (?:[\w'-]+ )?(?:ex|ex-\w+|boyfriend|girlfriend|partner|"
     r"husband|wife|classmates?|coworkers?|neighbou?rs?|boss|manager))"
     r" (?:\w+ed|made|sent|put|wrote|took|got|kept|posted|shared|spread|told|said|began|set up|"
-    r"started|keeps?|posts|shares|sends)\b[^.;!?,]*$"
+    r"started|keeps?|posts?|shares?|sends?|spreads?|calls?|mocks?|leaves?)\b[^.;!?,]*$"
 )
 # "works out which old forum post leaked her location": tracing a leak that already happened.
 _LEAK_TRACED = re.compile(r"\bwhich (?:[\w'-]+ ){0,3}(?:leaked|exposed|revealed|gave away)\b")
@@ -308,6 +327,9 @@ def _reports_harm_done(lowered: str, match: re.Match[str]) -> bool:
         return True
     sentence = _sentence(lowered, match.start(), match.end())
     rest = sentence[len(prefix) + len(match.group()):]  # "..., so find hers first" wants more
+    if _PASSIVE_IN_MATCH.search(match.group()) and not _THEN_WANTED.search(rest) and not (
+            _WANTED.search(prefix + match.group())):
+        return True  # "a fictional boy who is being humiliated in a group chat"
     if not _THEN_WANTED.search(rest):
         if _FEARED.search(prefix) or _WHERE_OTHERS_DO.search(prefix):
             return True
