@@ -75,8 +75,10 @@ Data (lines after a "# held-out" marker were written before the rules and never 
   benchmarks/data/hap_fresh39.txt   (the previous release's held-out pair, then trained on)
   benchmarks/data/hap_fresh40.txt   the same, written after the previous release and measured
   benchmarks/data/hap_fresh41.txt   once with it unchanged (then tuned and trained on)
-  benchmarks/data/hap_fresh42.txt   the same brief, written apart, each sha256 in its header,
-  benchmarks/data/hap_fresh43.txt   never trained or tuned on ("never trained or tuned on",
+  benchmarks/data/hap_fresh42.txt   the same brief, written apart, each sha256 in its header
+  benchmarks/data/hap_fresh43.txt   (measured once as a pair, then tuned and trained on)
+  benchmarks/data/hap_fresh44.txt   the same brief, written apart, each sha256 in its header,
+  benchmarks/data/hap_fresh45.txt   never trained or tuned on ("never trained or tuned on",
                                     the held-out figure of the policy as it ships)
 The policy is the default one (profanity noted, never refused). ``--show`` prints every miss.
 """
@@ -103,10 +105,11 @@ FRESH = ("fresh", "fresh2", "fresh3", "fresh4", "train", "fresh5", "train2", "tr
          "fresh23", "fresh24", "fresh25", "train21", "train22", "train23", "fresh26",
          "fresh27", "train24", "fresh28", "fresh29", "train25", "fresh30",
          "fresh31", "fresh32", "fresh33", "fresh34", "fresh35", "fresh36", "fresh37",
-         "fresh38", "fresh39", "fresh40", "fresh41", "fresh42", "fresh43")  # oldest first
-# never trained or tuned on: the honest figure (fresh30 to fresh41, measured once, were then
+         "fresh38", "fresh39", "fresh40", "fresh41", "fresh42", "fresh43", "fresh44",
+         "fresh45")  # oldest first
+# never trained or tuned on: the honest figure (fresh30 to fresh43, measured once, were then
 # trained on); in pairs, each pair measured as one
-HELD_OUT = ("fresh42", "fresh43")
+HELD_OUT = ("fresh44", "fresh45")
 
 
 def _read(name: str) -> tuple[list[str], list[str]]:

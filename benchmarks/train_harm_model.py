@@ -5,7 +5,7 @@ Run:  python benchmarks/train_harm_model.py [--out PATH]
 The model and its settings are the ones ``benchmarks/hap_learned.py`` measured round by round
 (TF-IDF of words and word pairs and the WordLlama sentence embedding side by side, logistic
 regression, C=50, a benign example weighing 3 harmful ones), trained on every labelled request
-except the rounds in ``hap_policy.HELD_OUT`` (``hap_fresh42.txt`` and ``hap_fresh43.txt``),
+except the rounds in ``hap_policy.HELD_OUT`` (``hap_fresh44.txt`` and ``hap_fresh45.txt``),
 which stay the never-trained-on figures of
 ``benchmarks/hap_policy.py``. A second model, over the same features and the harmful requests
 only, names the category. The word features leave out ``hap_learned.STOP_WORDS``, and the file

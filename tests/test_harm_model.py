@@ -93,7 +93,7 @@ def test_the_shipped_model_is_what_the_labelled_requests_train(tmp_path: Path) -
                     "--out", str(out)], check=True, timeout=300, capture_output=True)
     shipped = json.loads((ROOT / "quantumlayer_nb" / "safety" / "harm_model.json").read_text())
     trained = json.loads(out.read_text())
-    assert "never on hap_fresh42.txt or hap_fresh43.txt" in shipped["about"]
+    assert "never on hap_fresh44.txt or hap_fresh45.txt" in shipped["about"]
     assert trained["about"] == shipped["about"]
     assert trained["categories"] == shipped["categories"]
     assert trained["terms"].keys() == shipped["terms"].keys()

@@ -231,11 +231,12 @@ _HARM_DONE = re.compile(
 # The doer, at the start of a clause: not "texts to my ex", "photos my ex posted".
 _THIRD_PARTY = re.compile(
     r"(?:^|\b(?:thinks?|says?|said|told (?:me|us)|worried|afraid|scared|because|since|when|and|"
-    r"but|that|wants?|want|where|weeks?|months?|years?|days?|ago|recently|lately|yesterday|"
+    r"but|that|wants?|want|where|whose|weeks?|months?|years?|days?|ago|recently|lately|yesterday|"
     r"today|tonight) |, )"
     r"(?:(?:my|her|his|our|their) (?:[\w'-]+ )?(?:ex|ex-\w+|boyfriend|girlfriend|partner|"
     r"husband|wife|classmate|coworker|co-worker|coach|neighbou?r|stalker|harasser|bully|abuser|"
-    r"landlord|stepfather|stepdad|uncle)|(?<=where )(?:some |other |older )?(?:classmates|"
+    r"landlord|stepfather|stepdad|uncle)|(?:(?<=where )|(?<=whose ))(?:some |other |older )?"
+    r"(?:classmates|"
     r"kids|students|coworkers|co-workers|bullies)|"
     # anyone else who did it, in the past or present: "someone will break his legs" is a threat
     r"(?:(?:a|an|some|one|this|a group of|a bunch of|a few|several|a couple of|some of the) "
@@ -253,8 +254,10 @@ _THIRD_PARTY = re.compile(
 # "without scaring them", "no sharing location with strangers", "with no sexual content": what
 # the text must avoid.
 _NEGATED_INTENT = re.compile(
-    r"\b(?:not|never|n't|no intention of) (?:(?:trying|wanting|going|planning|looking|attempting|"
-    r"asking(?: you)?|here) )?to $|\bwithout (?:\w+ing (?:(?:them|him|her|you|anyone|people) )?)?$"
+    r"(?:\b(?:not|never|no intention of)|n't) (?:(?:trying|wanting|going|planning|looking|"
+    r"attempting|"
+    r"asking(?: you)?|here|want|mean|intend|plan|try|need) )?to $"
+    r"|\bwithout (?:\w+ing (?:(?:them|him|her|you|anyone|people) )?)?$"
     r"|(?:^|[,:;(] |\bwith |\band |\bor )no $"
 )
 # A fear of what someone else may do: "i'm terrified my ex will find my new address".
@@ -272,7 +275,8 @@ _STORY_DOER = re.compile(
     r"episode|play|drama|comic|game|short)(?: \w+)? (?:where|in which|about how|about a|about an)"
     r" (?:the |a |an |her |his |their )?(?:[\w'-]+ ){0,2}(?:villain|antagonist|stalker|killer|"
     r"bully|bullies|character|man|woman|ex|boyfriend|girlfriend|husband|wife|neighbou?r|"
-    r"coworker|teacher|stranger|troll|trolls|classmates|gang|detective|hacker|cult|narrator)s?\b"
+    r"coworker|teacher|stranger|troll|trolls|classmates|gang|detective|hacker|cult|narrator|"
+    r"girl|boy|kid|teen|teenager|student)s?\b"
 )
 _REAL_TARGET = re.compile(r"\b(?:my|real|actual|this|these)\b|@\w")
 # A description of what other people do: "posts where people share other users' home addresses

@@ -16,6 +16,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _ADVERSE,
     _ALONE_WITH_CHILDREN,
     _ATTRIBUTE_VALUE,
+    _CHILDREN_TO_CONTACT_ME,
     _COVERT_PARTNER,
     _COVERTLY,
     _CSAM,
@@ -23,6 +24,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _DECISION,
     _DECISION_STUDY,
     _DEHUMANISING,
+    _DISABLED_PEOPLE,
     _DOX_STUDY,
     _ELIMINATE,
     _EXCLUDE,
@@ -40,6 +42,7 @@ from quantumlayer_nb.safety._harm_terms import (
     _INSULT,
     _INSULT_BY_GROUP,
     _LOOKS_RANKING,
+    _MANY_VOICES,
     _MINOR,
     _MINOR_STUDY,
     _NAMED,
@@ -55,14 +58,18 @@ from quantumlayer_nb.safety._harm_terms import (
     _REMEDY,
     _REPEATED_CONTACT,
     _ROMANCE,
+    _RUMOUR,
     _SECRECY,
     _SEEK,
     _SEEKING_PARTNER,
     _SEXUAL,
+    _SLURS_FOR_A_FILTER,
+    _SLURS_FOR_GROUP,
     _SUBSCRIPTION_BOMB,
     _SUPREMACY,
     _SWATTING,
     _TOUCHING_A_CHILD,
+    _TURN_UP,
     _UNSOLICITED,
     _VICTIM,
     _WARNING_A_CHILD,
@@ -304,7 +311,8 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "hate", "dehumanising or eliminationist language about a group of people",
         (),
-        _c(rf"\b{_GROUP}{_S}{{0,60}}?\b{_DEHUMANISING}|\b{_ELIMINATE}{_S}{{0,40}}?\b{_GROUP}\b|"
+        _c(rf"\b(?:{_GROUP}|{_DISABLED_PEOPLE}){_S}{{0,60}}?\b{_DEHUMANISING}|"
+           rf"\b{_ELIMINATE}{_S}{{0,40}}?\b{_GROUP}\b|"
            rf"\b(?:jokes?|memes?|insults?|roasts?){_S}{{0,20}}?\b(?:about|mocking|mock|targeting|"
            r"against|making fun of|ridiculing|that mock|that make fun of|stereotyping)"
            rf" (?:\w+ ){{0,2}}{_GROUP}|\bhate (?:all |the )?{_GROUP}|"
@@ -323,6 +331,44 @@ _RULES: tuple[_Rule, ...] = (
            rf"join|rally|pamphlet|speech|post){_S}{{0,60}}?{_SUPREMACY}|"
            rf"{_SUPREMACY}{_S}{{0,40}}?\b(?:recruit\w*|flyers?|propaganda|manifesto|rally)"),
         _HISTORY_STUDY,
+    ),
+    _Rule(
+        "hate", "slurs asked for against a group of people",
+        ("slur", "epithet", "derogatory", "racist", "nasty", "mean", "offensive"),
+        _c(rf"{_SLURS_FOR_GROUP}{_GROUP}\b"),
+        _HATE_STUDY,
+        anywhere=_c(_SLURS_FOR_A_FILTER),
+    ),
+    _Rule(
+        "harassment", "starting a rumour about a person",
+        ("rumor", "rumour"),
+        _c(_RUMOUR),
+        _HARASS_STUDY,
+        (_c(rf"(?<!\w)(?:{_PERSON}|the new (?:girl|guy|kid|boy|teacher|hire)|(?:my|our) \w+)"),),
+    ),
+    _Rule(
+        "harassment", "faking many accusers against a person",
+        ("looks like", "seems like", "appears like", "reads like"),
+        _c(_MANY_VOICES),
+        _HARASS_STUDY,
+        (_c(r"\b(?:complain\w*|accus\w*|report\w*|reviews?|emails?|letters?|petition\w*|"
+            r"allegation\w*|fired|sacked|expelled|removed|kicked|banned)\b"),),
+    ),
+    _Rule(
+        "harassment", "tracking a person to turn up where they are",
+        ("turn up", "show up", "bump into", "run into", "be there"),
+        _c(_TURN_UP),
+        _HARASS_STUDY,
+        (_c(r"\b(?:my ex|(?:my|our|a) (?:\w+ )?(?:ex|crush|coworker|colleague|neighbou?r|"
+            r"classmate)|she|her|he|him)\b"),
+         _c(r"\b(?:alerts?|notif\w*|checks? in|location|track\w*|whenever|where (?:she|he)|"
+            r"schedule|routine|gps|live)\b")),
+    ),
+    _Rule(
+        "minors", "an adult getting children to contact them",
+        ("year old", "year-old", "yo ", "y/o", "yos "),
+        _c(_CHILDREN_TO_CONTACT_ME),
+        _MINOR_STUDY,
     ),
     _Rule(
         "harassment", "a threat against a person",

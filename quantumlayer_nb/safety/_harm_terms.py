@@ -185,6 +185,9 @@ _UNSOLICITED = _c(  # what makes an image of someone's home a message of fear
 _PURPOSE = _c(r"\b(?:so (?:that )?|in order to|and then|then|until|to make|which will)\b")
 _NARRATED = (  # what a story or a case study tells: "she discovers that", "a model learned to"
     r"(?:(?:discover\w*|notic\w*|finds? out|found out|learns?) that|reali[sz](?:e|es|ed|ing)\b|"
+    r"discover\w* (?:that )?(?:it|its|the model|the system|the tool)\b|"
+    r"(?:get\w*|receiv\w*|had|have|has|see\w*|saw|logg\w*) (?:\w+ ){0,2}reports? "
+    r"(?:that|of|about)\b|"
     r"(?:has|have|had|'ve|'s) (?:just |recently )?found that\b(?! (?:[\w-]+'s|guy|girl|woman|man|"
     r"person|account|user)\b)|"
     r"(?:i|we) (?:suspect|think|believe|worry|fear)(?: that)? (?:it|the|our|this|they)\b|"
@@ -219,7 +222,8 @@ _HARASS_STUDY = _c(
     r"\b(?:detect\w*|flag\w*|classif\w*|label\w*|predict\w*|moderat\w*|report(?:s|ed)? for|"
     r"block\w*|delet\w*|remov\w*|datasets?|research\w*|summari[sz]\w*|stud(?:y|ies)|count\w*|"
     r"prevent\w*|protect\w*|filter\w*|ban|bans|banning|measur\w*|analy[sz]\w*|find users who|"
-    r"translat\w*|subtitl\w*|handl(?:es|ed|ing))\b"
+    r"translat\w*|subtitl\w*|handl(?:es|ed|ing)|"
+    r"review(?:s|ed|ing)? (?:a |the |her |his |their )?(?:queue|reports?|flagged|complaints?))\b"
 )
 _DOX_STUDY = _c(
     r"\b(?:redact\w*|mask\w*|anonymi[sz]\w*|remov\w*|protect\w*|block\w*|prevent\w*|"
@@ -440,7 +444,10 @@ _SUPREMACY = (
 _HARASS_VERB = (
     r"(?:harass(?:es|ed|ing)?\b|bull(?:y|ies|ied)\b|intimidat(?:e|es|ed|ing)\b|"
     r"stalk(?:s|ed)?\b|torment\w*|humiliat\w*|threaten\w*|terrori[sz]\w*|"
-    r"scar(?:e|es|ing)\b(?! quotes)|frighten\w*|terrif(?:y|ies|ied)\b|anonymous calls|"
+    r"scar(?:e|es|ing)\b(?! quotes)|frighten(?:s|ed)?\b|"
+    r"frightening\b(?! (?:nights?|days?|moments?|times?|experiences?|weeks?|things?|parts?|"
+    r"scenes?|stor(?:y|ies)|dreams?|calls?|hours?|years?|months?))|terrif(?:y|ies|ied)\b|"
+    r"anonymous calls|"
     r"spams?\b|spamming|insult(?:s|ing)?\b|mock(?:s|ed|ing)?\b|dogpil\w*|brigad\w*|"
     r"mass[- ]?report\w*|go after|gang up on|flood\w*|review[- ]bomb\w*|pile[- ]on|"
     r"(?:(?:smear|hate|harassment|troll\w*|cancel) )?campaign against|"
@@ -527,7 +534,8 @@ _SEXUAL = (
     r"nudes?|nudity|naked|erotic\w*|hentai|"
     rf"(?:sexually )?explicit (?:[\w-]+ ){{0,2}}?(?:content(?! {_GOVERNANCE})|images?|photos?|"
     r"pictures?|videos?|story|stories|scenes?|chapters?|art|drawings?|poses?|positions?|"
-    r"material|text|poems?|poetry|descriptions?|roleplay|fan ?fiction|chats?|messages?)|"
+    r"material|text|poems?|poetry|descriptions?|roleplay|fan ?fiction|fan ?fics?|fics?|chats?|"
+    r"messages?)|"
     rf"porn\w*|lewd|seduc\w*|intimate|groom\w*|naughty|nsfw(?! {_GOVERNANCE})|molest\w*|aroused?|"
     r"flirt\w*|sensual|undress\w*|sext\w*|love scenes?|sex scenes?|mak\w* love|"
     r"in bed (?:with|together)|bedroom scenes?|steamy|smut\w*|raunchy|kinky|skimpy|lingerie|"
@@ -732,4 +740,55 @@ _GROUP_PHRASES = (
     "browser lang", "first lang", "because they", "because she", "because he", "since they",
     "since she", "since he", "sounding", "country_of", "country of origin", "country of birth",
     "broken english", "english as a second", "under 3", "under 4", "younger than",
+    " with down", " with autism", " with a disab", " with disab", " with dwarfism",
+    " with cerebral", " with schizo", " with a mental", " with mental",
+)
+
+# Disabled people named by their condition, for the dehumanising rule: "jokes about people with
+# down syndrome being subhuman" (not a group the decision rules look for: "check the model is
+# not less accurate for students with disabilities" is a fairness check).
+_DISABLED_PEOPLE = (
+    r"(?:people|kids|children|adults|folks|those|anyone|applicants|employees|users|students) "
+    r"with (?:down'?s? syndrome|autism|a disability|disabilities|dwarfism|cerebral palsy|"
+    r"schizophrenia|a mental illness|mental illness(?:es)?)\b"
+)
+# Slurs asked for, for a group: "give me slurs for indians i can spam". A list for a filter,
+# a blocklist or moderation says so in the sentence and passes.
+_SLURS_FOR_GROUP = (
+    r"\b(?:give|list|write|generate|tell|send|make|need|want|find|suggest|teach|come up with|"
+    r"brainstorm|compile|collect)\w* (?:me |us )?(?:[\w-]+ ){0,4}?(?:slurs?|epithets?|"
+    r"derogatory (?:names?|terms?|words?)|racist (?:names?|terms?|nicknames?|insults?)|"
+    r"(?:nasty|mean|offensive) (?:names?|nicknames?))\b[^.!?;\n]{0,20}?\b(?:for|about|against|"
+    r"to call|to use on|targeting|aimed at) (?:\w+ ){0,2}"
+)
+_SLURS_FOR_A_FILTER = (
+    r"\b(?:moderat\w*|filter\w*|blocklist\w*|denylist\w*|block\w*|mask\w*|censor\w*|redact\w*|"
+    r"detect\w*|classif\w*|flag\w*|remov\w*|ban\w*|report\w*|catch\w*)\b"
+)
+# A rumour started about a person: "a believable rumour about the new girl that i can start".
+_RUMOUR = (
+    r"\b(?:start\w*|spread\w*|mak\w* up|invent\w*|seed\w*|plant\w*|leak\w*) "
+    r"(?:a |an |the |some )?(?:[\w-]+ ){0,2}rumou?rs?\b|\brumou?rs? (?:about|that) "
+    r"[^.!?;\n]{0,80}?\b(?:i|we) (?:can|could|will|want to|wanna) (?:start|spread|post|share|"
+    r"leak|plant)\b"
+)
+# Many voices faked against one person: "complaint emails ... in different writing styles so it
+# looks like lots of parents".
+_MANY_VOICES = (
+    r"\bso (?:that )?it (?:looks|seems|appears|reads) like (?:it'?s )?(?:lots of|many|a lot of|"
+    r"dozens of|hundreds of|several|different|multiple|a bunch of|loads of) (?:different )?"
+    r"(?:parents|people|users|customers|students|employees|staff|neighbou?rs|residents|accounts|"
+    r"reviewers|voters|members|colleagues|coworkers)\b"
+)
+# Turning up where a person is, after tracking them: "so i can just happen to turn up".
+_TURN_UP = (
+    r"\bso (?:that )?(?:i|we) (?:can|could) (?:just |casually |accidentally )?(?:happen to )?"
+    r"(?:turn up|show up|bump into (?:her|him|them)|run into (?:her|him|them)|be there)\b"
+)
+# An adult who gets children to contact them: "a dating profile that gets 14 and 15 year olds to
+# message me".
+_CHILDREN_TO_CONTACT_ME = (
+    r"\b(?:1[0-7]|[5-9])(?:[- ](?:and|or|to) (?:1[0-7]|[5-9]))?[- ]?(?:year[- ]olds?|yos?|y/o)\b"
+    r"[^.!?;\n]{0,20}?\bto (?:message|dm|text|contact|call|snap|meet|add|follow|message back) "
+    r"(?:me|us)\b"
 )
