@@ -256,9 +256,13 @@ _FILLER = frozenset(
     )
 )
 
+def _canonical(table: dict[str, str]) -> dict[str, str]:
+    """Each word of each value to its key: {"plot": "plot chart"} is {"plot": ..., "chart": ...}."""
+    return {word: canonical for canonical, words in table.items() for word in words.split()}
+
+
 # Stems and synonyms, applied after lower-casing: each maps to one canonical token.
-_SYNONYMS: dict[str, str] = {}
-for canonical, words in {
+_SYNONYMS = _canonical({
     "plot": "plot chart graph visualize visualise draw figure",
     "remove": "remove drop delete eliminate discard strip trim",
     "column": "column col",
@@ -298,9 +302,7 @@ for canonical, words in {
     "fill": "fill impute",
     "where": "where whose",
     "not": "not no never without nor dont",
-}.items():
-    for word in words.split():
-        _SYNONYMS[word] = canonical
+})
 
 # Words a suffix rule would damage (stem them to themselves).
 _KEEP = frozenset(
@@ -526,8 +528,7 @@ def _libraries(words: list[str]) -> tuple[list[str], set[str]]:
 
 
 # Library names, each to one canonical name ("" for pandas, which every request may assume).
-_LIBRARIES: dict[str, str] = {}
-for _canonical, _names in {
+_LIBRARIES = _canonical({
     "matplotlib": "matplotlib plt pyplot",
     "seaborn": "seaborn sns",
     "plotly": "plotly px",
@@ -539,9 +540,7 @@ for _canonical, _names in {
     "polars": "polars",
     "duckdb": "duckdb",
     "": "pandas pd",
-}.items():
-    for _name in _names.split():
-        _LIBRARIES[_name] = _canonical
+})
 _COMPARISONS = frozenset(_words("> < >= <= != ≥ ≤ ≠"))
 _NOT_A_MODEL = frozenset(_words("test set sets data and / split"))
 _SPATIAL_COMPARISONS = {"above": ">", "over": ">", "below": "<", "under": "<"}
