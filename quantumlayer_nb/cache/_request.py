@@ -21,7 +21,7 @@ __all__ = ["RequestFacts", "describe", "exact_key", "prompt_excerpt"]
 KEY_VERSION = 1
 EXCERPT_CHARS = 80
 # "no index" is "without the index": each negation counts, whichever word says it.
-_NEGATION = dict.fromkeys(("no", "never", "without", "don't", "dont", "nor"), "not")
+_NEGATION = dict.fromkeys(("no", "never", "without", "dont", "nor"), "not")  # and every "n't"
 _GUARD = re.compile(r"\d+(?:[.,]\d+)*|\b(?:not|no|never|without|except|\w+n['’]t|dont|nor)\b")
 
 

@@ -216,13 +216,6 @@ _PASSIVE_IN_MATCH = re.compile(
     r"(?:harass|threaten|stalk|bulli|dox|doxx|blackmail|humiliat|intimidat|mock|insult|abus|"
     r"troll|torment|sham|target)\w*ed\b"
 )
-# The harm in the passive inside the match, its victim before it: "a 15-year-old who is being
-# bullied", "a student who was threatened".
-_PASSIVE_IN_MATCH = re.compile(
-    r"\b(?:who|that) (?:is|are|was|were|has been|have been|had been)(?: being| getting)? "
-    r"(?:harass|threaten|stalk|bulli|dox|doxx|blackmail|humiliat|intimidat|mock|insult|abus|"
-    r"troll|torment|sham|target)\w*ed\b"
-)
 _WANTED = re.compile(r"\b(?:so|until|make sure|ensure|make|want|wants|keep him|keep her)\b")
 _HARM_DONE = re.compile(
     r"(?:harass|threaten|stalk|bulli|dox|doxx|blackmail|track|follow|humiliat|target|"
@@ -255,8 +248,7 @@ _THIRD_PARTY = re.compile(
 # the text must avoid.
 _NEGATED_INTENT = re.compile(
     r"(?:\b(?:not|never|no intention of)|n't) (?:(?:trying|wanting|going|planning|looking|"
-    r"attempting|"
-    r"asking(?: you)?|here|want|mean|intend|plan|try|need) )?to $"
+    r"attempting|asking(?: you)?|here|want|mean|intend|plan|try|need) )?to $"
     r"|\bwithout (?:\w+ing (?:(?:them|him|her|you|anyone|people) )?)?$"
     r"|(?:^|[,:;(] |\bwith |\band |\bor )no $"
 )
@@ -331,10 +323,9 @@ def _reports_harm_done(lowered: str, match: re.Match[str]) -> bool:
         return True
     sentence = _sentence(lowered, match.start(), match.end())
     rest = sentence[len(prefix) + len(match.group()):]  # "..., so find hers first" wants more
-    if _PASSIVE_IN_MATCH.search(match.group()) and not _THEN_WANTED.search(rest) and not (
-            _WANTED.search(prefix + match.group())):
-        return True  # "a fictional boy who is being humiliated in a group chat"
     if not _THEN_WANTED.search(rest):
+        if _PASSIVE_IN_MATCH.search(match.group()) and not _WANTED.search(prefix + match.group()):
+            return True  # "a fictional boy who is being humiliated in a group chat"
         if _FEARED.search(prefix) or _WHERE_OTHERS_DO.search(prefix):
             return True
         if (_OTHERS_DID.search(prefix) and not _WANTED.search(prefix + match.group())
